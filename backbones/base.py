@@ -1,0 +1,31 @@
+"""The contract every encoder keeps, so the decoder never needs to know which one it reads."""
+import torch
+import torch.nn as nn
+
+
+class Encoder(nn.Module):
+    """images (B, C, H, W) padded on the right + true widths (B,) -> features (B, N, D) + validity mask (B, N).
+
+    Attributes: ``dim`` (D), ``height`` (the fixed input H), ``width_multiple`` (input widths are rounded up to it),
+    ``config`` (set by the registry: name and hyper-parameters that rebuild it).
+    """
+
+    dim: int
+    height: int
+    width_multiple: int
+
+    def check_input(self, images: torch.Tensor):
+        if images.shape[-2] != self.height:
+            raise ValueError(f"encoder expects images of height {self.height}, got {images.shape[-2]}")
+        if images.shape[-1] % self.width_multiple:
+            raise ValueError(f"image width {images.shape[-1]} is not a multiple of {self.width_multiple}")
+
+    def resize_width(self, max_width: int):
+        """Make the encoder accept lines up to `max_width` pixels (interpolating what depends on it)."""
+        self.max_width = max_width
+
+
+def column_mask(widths: torch.Tensor, stride: int, columns: int) -> torch.Tensor:
+    """(B,) pixel widths -> (B, columns) True where a token column lies on the line, not on padding."""
+    valid_columns = torch.div(widths + stride - 1, stride, rounding_mode="floor")
+    return torch.arange(columns, device=widths.device)[None, :] < valid_columns[:, None]

@@ -1,0 +1,124 @@
+"""Greedy and batched beam search over the KV-cached decoder.
+
+Both stop an image as soon as it is finished and drop it from the batch (its cache rows go too), so a batch costs what
+its longest line costs only for that line. Beam search follows the usual recipe: 2K candidates per image, [EOS]
+candidates ranked within the top K become finished hypotheses, scored sum(log p) / length ** length_penalty; an image
+is done once it has K of them and none of its live beams, scored at their current length, would rank among them.
+"""
+from dataclasses import dataclass
+from typing import List
+
+import torch
+import torch.nn.functional as F
+
+from .tokenizer import BOS, EOS, PAD
+
+
+def next_logprobs(model, tokens, state):
+    """log p of the next token for every hypothesis; [PAD] and [BOS] are never generated."""
+    logits = model.decoder.step(tokens, state).float()
+    logits[:, [PAD, BOS]] = float("-inf")
+    return F.log_softmax(logits, dim=-1)
+
+
+@dataclass
+class Hypothesis:
+    ids: List[int]  # generated tokens, [EOS] excluded
+    token_logprobs: List[float]  # log p of each generated token, [EOS] included when it was generated
+    score: float  # the ranking score (length-normalised for beam search)
+
+
+@torch.no_grad()
+def greedy_search(model, images, widths, max_length: int = None) -> List[Hypothesis]:
+    memory, mask = model.encode(images, widths)
+    state = model.decoder.start(memory, mask)
+    B, steps = images.shape[0], (max_length or model.decoder.cfg.max_length) - 1
+    ids, logprobs = [[] for _ in range(B)], [[] for _ in range(B)]
+    active = torch.arange(B)  # original index of every row still decoding
+    tokens = torch.full((B,), BOS, dtype=torch.long, device=images.device)
+    for _ in range(steps):
+        logp = next_logprobs(model, tokens, state)
+        best, tokens = logp.max(dim=-1)
+        done = []
+        for row, (i, t, lp) in enumerate(zip(active.tolist(), tokens.tolist(), best.tolist())):
+            logprobs[i].append(lp)
+            if t == EOS:
+                done.append(row)
+            else:
+                ids[i].append(t)
+        if done:
+            keep = torch.tensor(sorted(set(range(len(active))) - set(done)), dtype=torch.long)
+            if len(keep) == 0:
+                break
+            active, tokens = active[keep], tokens[keep.to(tokens.device)]
+            state.select_images(keep.to(tokens.device))
+            state.select_hypotheses(keep.to(tokens.device))
+    return [Hypothesis(i, lp, sum(lp)) for i, lp in zip(ids, logprobs)]
+
+
+@torch.no_grad()
+def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1.0,
+                max_length: int = None) -> List[Hypothesis]:
+    K, device = beams, images.device
+    memory, mask = model.encode(images, widths)
+    state = model.decoder.start(memory, mask, beams=K)
+    B, steps = images.shape[0], (max_length or model.decoder.cfg.max_length) - 1
+    finished = [[] for _ in range(B)]  # per image: Hypothesis list
+    active = torch.arange(B)
+    scores = torch.zeros(B, K, device=device)
+    scores[:, 1:] = float("-inf")  # all beams start as the same [BOS]: let only one of them expand
+    history = torch.zeros(B, K, 0, dtype=torch.long, device=device)  # tokens so far
+    history_lp = torch.zeros(B, K, 0, device=device)  # their log p
+    tokens = torch.full((B * K,), BOS, dtype=torch.long, device=device)
+    for step in range(steps):
+        Ba = len(active)
+        logp = next_logprobs(model, tokens, state)  # (Ba * K, V)
+        V = logp.shape[-1]
+        candidates = (scores.view(-1, 1) + logp).view(Ba, K * V)
+        top_scores, top_index = candidates.topk(2 * K, dim=1)  # (Ba, 2K)
+        top_beam, top_token = top_index // V, top_index % V
+        top_lp = logp.view(Ba, K, V)[torch.arange(Ba, device=device)[:, None], top_beam, top_token]
+        is_eos = top_token == EOS
+        if bool(is_eos[:, :K].any()):
+            for row, rank in (is_eos[:, :K]).nonzero().tolist():
+                b = int(top_beam[row, rank])
+                generated = history.shape[2] + 1
+                lps = history_lp[row, b].tolist() + [float(top_lp[row, rank])]
+                score = float(top_scores[row, rank]) / generated ** length_penalty
+                finished[int(active[row])].append(Hypothesis(history[row, b].tolist(), lps, score))
+        # the K best candidates that are not [EOS] continue (there are at least K: one [EOS] per beam at most)
+        order = torch.sort(is_eos.to(torch.int8), dim=1, stable=True).indices[:, :K]
+        beam, token = top_beam.gather(1, order), top_token.gather(1, order)
+        scores = top_scores.gather(1, order)
+        history = torch.cat([history.gather(1, beam[:, :, None].expand(-1, -1, history.shape[2])), token[:, :, None]], 2)
+        history_lp = torch.cat([history_lp.gather(1, beam[:, :, None].expand(-1, -1, history_lp.shape[2])),
+                                top_lp.gather(1, order)[:, :, None]], 2)
+        state.select_hypotheses((beam + torch.arange(Ba, device=device)[:, None] * K).view(-1))
+        tokens = token.view(-1)
+
+        generated = history.shape[2]
+        done = []
+        for row in range(Ba):
+            hyps = finished[int(active[row])]
+            hyps.sort(key=lambda h: -h.score)
+            del hyps[K:]
+            # done once K finished hypotheses all beat the best live beam scored at its current length
+            if len(hyps) == K and hyps[-1].score >= float(scores[row, 0]) / generated ** length_penalty:
+                done.append(row)
+        if step == steps - 1:  # out of length: live beams compete as they are
+            for row in range(Ba):
+                for b in range(K):
+                    finished[int(active[row])].append(Hypothesis(
+                        history[row, b].tolist(), history_lp[row, b].tolist(),
+                        float(scores[row, b]) / generated ** length_penalty))
+            break
+        if done:
+            keep = torch.tensor(sorted(set(range(Ba)) - set(done)), dtype=torch.long, device=device)
+            if len(keep) == 0:
+                break
+            active = active[keep.cpu()]
+            scores, history, history_lp = scores[keep], history[keep], history_lp[keep]
+            tokens = tokens.view(Ba, K)[keep].view(-1)
+            state.select_images(keep)
+            state.select_hypotheses((keep[:, None] * K + torch.arange(K, device=device)).view(-1))
+    return [max(hyps, key=lambda h: h.score) for hyps in finished]

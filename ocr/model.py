@@ -1,0 +1,68 @@
+"""The line recogniser: a registered vision encoder feeding the text decoder (TrOCR's layout)."""
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+
+from backbones import create_encoder
+
+from .decoder import DecoderConfig, TextDecoder
+
+
+@dataclass
+class ModelConfig:
+    encoder: dict  # registry name and hyper-parameters: {"name": "vit_tiny", "height": 32, ...}
+    decoder: DecoderConfig
+    format_version: int = 1
+    metadata: dict = field(default_factory=dict)  # free-form: training recipe, data, metrics
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]),
+                   format_version=d.get("format_version", 1), metadata=d.get("metadata", {}))
+
+
+class OCRModel(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        encoder_args = {k: v for k, v in config.encoder.items() if k != "name"}
+        self.encoder = create_encoder(config.encoder["name"], **encoder_args)
+        config.encoder = dict(self.encoder.config)  # every hyper-parameter, so the folder rebuilds it exactly
+        D = config.decoder.dim
+        self.bridge = nn.Linear(self.encoder.dim, D) if self.encoder.dim != D else nn.Identity()
+        self.decoder = TextDecoder(config.decoder)
+
+    @property
+    def height(self) -> int:
+        return self.encoder.height
+
+    def encode(self, images, widths):
+        """images (B, 1, H, W), widths (B,) -> memory (B, N, D_dec), mask (B, N)."""
+        features, mask = self.encoder(images, widths)
+        return self.bridge(features), mask
+
+    def forward(self, images, widths, tokens):
+        """Teacher-forced logits (B, T, V) for decoder inputs `tokens` ([BOS] + text)."""
+        memory, mask = self.encode(images, widths)
+        return self.decoder(tokens, memory, mask)
+
+    def resize_vocab(self, vocab_size: int):
+        """Grow the token embedding and output layer; learned rows stay as they are, new rows start small."""
+        old = self.decoder.cfg.vocab_size
+        if vocab_size < old:
+            raise ValueError("the vocabulary can only grow")
+        dec = self.decoder
+        embed, head = nn.Embedding(vocab_size, dec.cfg.dim), nn.Linear(dec.cfg.dim, vocab_size)
+        nn.init.normal_(embed.weight, std=0.02)
+        nn.init.normal_(head.weight, std=0.02)
+        nn.init.zeros_(head.bias)
+        with torch.no_grad():
+            embed.weight[:old] = dec.token_embed.weight
+            head.weight[:old] = dec.head.weight
+            head.bias[:old] = dec.head.bias
+        dec.token_embed, dec.head = embed, head
+        dec.cfg.vocab_size = self.config.decoder.vocab_size = vocab_size

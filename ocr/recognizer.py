@@ -1,0 +1,78 @@
+"""Line images in, text and confidences out: preprocessing, width-bucketed batches, decoding, detokenisation."""
+import contextlib
+import math
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence
+
+import torch
+from PIL import Image
+
+from .checkpoint import load_model
+from .decoding import beam_search, greedy_search
+from .errors import VitocrError
+from .preprocess import collate_lines, line_to_tensor
+
+
+@dataclass
+class LineResult:
+    text: str
+    confidence: float  # geometric mean of the token probabilities, [EOS] included
+    char_confidences: List[float] = field(default_factory=list)  # one per character of `text`
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise VitocrError(f"device {device!r} was asked for but no CUDA GPU is available; use --device cpu.")
+    return torch.device(device)
+
+
+class Recognizer:
+    def __init__(self, model, tokenizer, device: str = "auto"):
+        self.device = resolve_device(device)
+        self.model, self.tokenizer = model.to(self.device).eval(), tokenizer
+
+    @classmethod
+    def load(cls, folder, device: str = "auto") -> "Recognizer":
+        model, tokenizer = load_model(folder)
+        return cls(model, tokenizer, device)
+
+    def autocast(self):
+        """fp16/bf16 on CUDA, where it is fast; full precision on CPU, where bf16 is slow."""
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+
+    def prepare(self, image: Image.Image) -> torch.Tensor:
+        enc = self.model.encoder
+        return line_to_tensor(image, enc.height, enc.width_multiple, enc.max_width)
+
+    def recognize(self, images: Sequence[Image.Image], beams: int = 1, batch_size: int = 16,
+                  length_penalty: float = 1.0, progress: Optional[Callable[[int], None]] = None) -> List[LineResult]:
+        """Read every line image; lines of similar width share a batch; results come back in input order."""
+        tensors = [self.prepare(im) for im in images]
+        order = sorted(range(len(tensors)), key=lambda i: tensors[i].shape[-1])
+        results: List[Optional[LineResult]] = [None] * len(tensors)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            batch, widths = collate_lines([tensors[i] for i in chunk])
+            batch, widths = batch.to(self.device), widths.to(self.device)
+            with self.autocast():
+                if beams > 1:
+                    hyps = beam_search(self.model, batch, widths, beams, length_penalty)
+                else:
+                    hyps = greedy_search(self.model, batch, widths)
+            for i, hyp in zip(chunk, hyps):
+                results[i] = self.to_result(hyp)
+            if progress:
+                progress(len(chunk))
+        return results
+
+    def to_result(self, hyp) -> LineResult:
+        text = self.tokenizer.decode(hyp.ids)
+        probs = [math.exp(lp) for lp in hyp.token_logprobs]
+        chars = [p for p, n in zip(probs, self.tokenizer.token_spans(hyp.ids)) for _ in range(n)]
+        line = math.exp(sum(hyp.token_logprobs) / len(hyp.token_logprobs)) if hyp.token_logprobs else 0.0
+        return LineResult(text, line, chars[: len(text)])
