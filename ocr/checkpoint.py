@@ -2,6 +2,7 @@
 
 Folders are written to a temporary sibling and renamed into place, so a crash never leaves half a model.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -18,22 +19,33 @@ from .tokenizer import TextTokenizer
 FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 
-def save_model(folder, model: OCRModel, tokenizer: TextTokenizer, extra_files: dict = None):
-    """Write the model folder atomically (an existing folder is replaced only once the new one is complete)."""
+@contextlib.contextmanager
+def atomic_folder(folder):
+    """Yield a temporary sibling of `folder` to fill; it replaces `folder` only if the block completes."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        (tmp / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2, ensure_ascii=False) + "\n")
-        state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-        save_file(state, str(tmp / "model.safetensors"))
-        tokenizer.save(tmp / "tokenizer.json")
-        for name, text in (extra_files or {}).items():
-            (tmp / name).write_text(text)
+        yield tmp
         replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_model_files(folder: Path, model: OCRModel, tokenizer: TextTokenizer):
+    (folder / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+    tokenizer.save(folder / "tokenizer.json")
+
+
+def save_model(folder, model: OCRModel, tokenizer: TextTokenizer, extra_files: dict = None):
+    """Write the model folder atomically (an existing folder is replaced only once the new one is complete)."""
+    with atomic_folder(folder) as tmp:
+        write_model_files(tmp, model, tokenizer)
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
 
 
 def replace_dir(src: Path, dst: Path):

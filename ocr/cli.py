@@ -36,10 +36,28 @@ def run_transcribe(args) -> int:
     return 1 if failed else 0
 
 
+def add_train(sub):
+    from training.config import add_arguments  # stdlib only: torch waits until the command runs
+
+    p = sub.add_parser("train", help="train or fine-tune a model on line images",
+                       description="Train a line recogniser. Flags can also come from a YAML recipe (--config).")
+    add_arguments(p)
+    p.set_defaults(run=run_train)
+
+
+def run_train(args) -> int:
+    from training.config import config_from_args
+    from training.trainer import train
+
+    train(config_from_args(args))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vitocr", description="OCR with vision transformers.")
     sub = parser.add_subparsers(dest="command", required=True)
     add_transcribe(sub)
+    add_train(sub)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

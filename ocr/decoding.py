@@ -14,10 +14,13 @@ import torch.nn.functional as F
 from .tokenizer import BOS, EOS, PAD
 
 
-def next_logprobs(model, tokens, state):
-    """log p of the next token for every hypothesis; [PAD] and [BOS] are never generated."""
+def next_logprobs(model, tokens, state, min_length: int = 0):
+    """log p of the next token for every hypothesis; [PAD] and [BOS] are never generated, [EOS] not before
+    `min_length` tokens."""
     logits = model.decoder.step(tokens, state).float()
     logits[:, [PAD, BOS]] = float("-inf")
+    if state.position <= min_length:
+        logits[:, EOS] = float("-inf")
     return F.log_softmax(logits, dim=-1)
 
 
@@ -29,7 +32,7 @@ class Hypothesis:
 
 
 @torch.no_grad()
-def greedy_search(model, images, widths, max_length: int = None) -> List[Hypothesis]:
+def greedy_search(model, images, widths, max_length: int = None, min_length: int = 0) -> List[Hypothesis]:
     memory, mask = model.encode(images, widths)
     state = model.decoder.start(memory, mask)
     B, steps = images.shape[0], (max_length or model.decoder.cfg.max_length) - 1
@@ -37,7 +40,7 @@ def greedy_search(model, images, widths, max_length: int = None) -> List[Hypothe
     active = torch.arange(B)  # original index of every row still decoding
     tokens = torch.full((B,), BOS, dtype=torch.long, device=images.device)
     for _ in range(steps):
-        logp = next_logprobs(model, tokens, state)
+        logp = next_logprobs(model, tokens, state, min_length)
         best, tokens = logp.max(dim=-1)
         done = []
         for row, (i, t, lp) in enumerate(zip(active.tolist(), tokens.tolist(), best.tolist())):
@@ -58,7 +61,7 @@ def greedy_search(model, images, widths, max_length: int = None) -> List[Hypothe
 
 @torch.no_grad()
 def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1.0,
-                max_length: int = None) -> List[Hypothesis]:
+                max_length: int = None, min_length: int = 0) -> List[Hypothesis]:
     K, device = beams, images.device
     memory, mask = model.encode(images, widths)
     state = model.decoder.start(memory, mask, beams=K)
@@ -72,7 +75,7 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
     tokens = torch.full((B * K,), BOS, dtype=torch.long, device=device)
     for step in range(steps):
         Ba = len(active)
-        logp = next_logprobs(model, tokens, state)  # (Ba * K, V)
+        logp = next_logprobs(model, tokens, state, min_length)  # (Ba * K, V)
         V = logp.shape[-1]
         candidates = (scores.view(-1, 1) + logp).view(Ba, K * V)
         top_scores, top_index = candidates.topk(2 * K, dim=1)  # (Ba, 2K)

@@ -1,0 +1,94 @@
+"""Training settings: one dataclass, the CLI flags and the YAML recipe keys are its field names."""
+import argparse
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import List, Optional
+
+
+@dataclass
+class TrainConfig:
+    train: List[str] = field(default_factory=list, metadata={"help": "training data: folders, manifests, PAGE/ALTO"})
+    val: List[str] = field(default_factory=list, metadata={"help": "validation data (default: split from --train)"})
+    output: str = field(default="runs/model", metadata={"help": "run folder: state/, best/, last/, logs"})
+    resume: bool = field(default=False, metadata={"help": "continue the run in --output from its last state"})
+    init_from: Optional[str] = field(default=None, metadata={"help": "model folder whose weights start training"})
+    # model (from scratch)
+    encoder: str = field(default="vit_small", metadata={"help": "registered encoder name, e.g. vit_tiny, swin_small"})
+    height: int = field(default=0, metadata={"help": "line height in pixels (0: the encoder's default)"})
+    max_width: int = field(default=1024, metadata={"help": "widest line in pixels after scaling to the height"})
+    decoder_dim: int = 256
+    decoder_depth: int = 4
+    decoder_heads: int = 4
+    max_length: int = field(default=160, metadata={"help": "most tokens per line, [BOS] and [EOS] included"})
+    tokenizer: str = field(default="char", metadata={"help": "char, or bpe:N for a BPE vocabulary of N tokens"})
+    # data
+    synthetic: int = field(default=0, metadata={"help": "synthetic lines added to the training data"})
+    synthetic_styles: List[str] = field(default_factory=lambda: ["print", "typewriter"])
+    synthetic_val: int = field(default=0, metadata={"help": "synthetic validation lines (a separate seed)"})
+    val_fraction: float = field(default=0.05, metadata={"help": "share of page groups held out when --val is empty"})
+    val_lines: int = field(default=1000, metadata={"help": "most validation lines decoded at each validation"})
+    augment: str = field(default="none", metadata={"help": "none, print or handwriting"})
+    workers: int = field(default=1, metadata={"help": "data loading processes"})
+    # optimisation
+    steps: int = 20000
+    batch_size: int = 32
+    grad_accum: int = 1
+    lr: float = 5e-4
+    min_lr_ratio: float = 0.02
+    warmup: int = 500
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    drop_path: float = field(default=0.1, metadata={"help": "stochastic depth rate of the encoder's last block"})
+    dropout: float = 0.1
+    clip: float = field(default=1.0, metadata={"help": "gradient norm clipping (0: off)"})
+    ema: float = field(default=0.0, metadata={"help": "EMA decay of the weights, e.g. 0.999 (0: off)"})
+    freeze: str = field(default="none", metadata={"help": "none, encoder (linear probe) or blocks:K"})
+    # schedule
+    val_every: int = 500
+    save_every: int = 100
+    patience: int = field(default=0, metadata={"help": "stop after this many validations without a better CER"})
+    seed: int = 0
+    device: str = field(default="auto", metadata={"help": "auto or cpu (GPUs come from accelerate/torchrun)"})
+    precision: str = field(default="no", metadata={"help": "no, fp16 or bf16 (GPU)"})
+    overfit_batch: bool = field(default=False, metadata={"help": "train on one batch only: a sanity check"})
+
+
+def add_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument("--config", help="YAML recipe; its keys are these flags' names")
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not MISSING else f.default_factory()
+        help_text = f.metadata.get("help", "")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif isinstance(default, list):
+            parser.add_argument(flag, nargs="+", default=None, help=help_text)
+        else:
+            kind = type(default) if default is not None else str
+            parser.add_argument(flag, type=kind, default=None, help=f"{help_text} (default: {default})".strip())
+
+
+def config_from_args(args) -> TrainConfig:
+    """Defaults, then the YAML recipe, then the flags given on the command line."""
+    values = {}
+    if getattr(args, "config", None):
+        values.update(load_recipe(args.config))
+    values.update({f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None})
+    return TrainConfig(**values)
+
+
+def load_recipe(path) -> dict:
+    import yaml
+
+    from ocr.errors import VitocrError
+
+    try:
+        recipe = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise VitocrError(f"{path}: cannot read the recipe ({e}).") from None
+    names = {f.name for f in fields(TrainConfig)}
+    recipe = {k.replace("-", "_"): v for k, v in recipe.items()}
+    unknown = sorted(set(recipe) - names)
+    if unknown:
+        raise VitocrError(f"{path}: unknown setting {', '.join(unknown)}; the keys are the flags of `vitocr train`.")
+    return recipe

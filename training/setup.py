@@ -1,0 +1,136 @@
+"""From settings to the things the loop needs: data sources, validation lines, tokenizer and model."""
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+from ocr.checkpoint import load_model
+from ocr.decoder import DecoderConfig
+from ocr.errors import VitocrError
+from ocr.model import ModelConfig, OCRModel
+from ocr.tokenizer import TextTokenizer
+
+from .config import TrainConfig
+from .dataset import load_line
+from .readers import read_sources
+
+
+@dataclass
+class TrainingData:
+    train: List = field(default_factory=list)  # sources for LineDataset: LineSample lists, synthetic sets
+    val_images: List = field(default_factory=list)  # PIL images, loaded once
+    val_texts: List[str] = field(default_factory=list)
+    texts: List[str] = field(default_factory=list)  # every training text, for the charset
+    augment: Optional[Callable] = None
+
+
+def split_by_group(samples, fraction: float, seed: int):
+    """Hold out whole page groups, never single lines of a page seen in training."""
+    groups = sorted({s.group for s in samples})
+    if len(groups) < 2:
+        rng = random.Random(seed)
+        shuffled = samples[:]
+        rng.shuffle(shuffled)
+        cut = max(1, int(len(samples) * fraction))
+        return shuffled[cut:], shuffled[:cut]
+    random.Random(seed).shuffle(groups)
+    held = set(groups[: max(1, math.ceil(len(groups) * fraction))])
+    return [s for s in samples if s.group not in held], [s for s in samples if s.group in held]
+
+
+def read_or_fail(paths, what: str, log):
+    result = read_sources(paths)
+    if result.problems and log:
+        log(f"{what}: {len(result.problems)} problem(s) skipped (see `vitocr data check`), e.g.:")
+        for p in result.problems[:5]:
+            log(f"  {p}")
+    if paths and not result.samples:
+        raise VitocrError(f"no usable {what} lines in {', '.join(map(str, paths))}; run `vitocr data check` on them.")
+    return result.samples
+
+
+def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
+    data = TrainingData()
+    train = read_or_fail(cfg.train, "training", log) if cfg.train else []
+    val = read_or_fail(cfg.val, "validation", log) if cfg.val else []
+    if train and not cfg.val and cfg.val_fraction > 0:
+        train, val = split_by_group(train, cfg.val_fraction, cfg.seed)
+    data.train.append(train)
+    data.texts = [s.text for s in train]
+    val_items = [(load_line(s), s.text) for s in random.Random(cfg.seed).sample(val, min(len(val), cfg.val_lines))]
+    if cfg.synthetic or cfg.synthetic_val:
+        from .synthetic import SyntheticLines
+
+        if cfg.synthetic:
+            synthetic = SyntheticLines(cfg.synthetic, tuple(cfg.synthetic_styles), seed=cfg.seed)
+            data.train.append(synthetic)
+            data.texts += [synthetic.text(i) for i in range(len(synthetic))]
+        if cfg.synthetic_val:
+            held = SyntheticLines(cfg.synthetic_val, tuple(cfg.synthetic_styles), seed=cfg.seed + 1_000_003)
+            val_items += [held[i] for i in range(len(held))]
+    if not data.texts:
+        raise VitocrError("no training data: give --train PATH... and/or --synthetic N.")
+    data.val_images = [image for image, _ in val_items]
+    data.val_texts = [text for _, text in val_items]
+    if cfg.augment != "none":
+        from .augment import LineAugment
+
+        data.augment = LineAugment(cfg.augment)
+    return data
+
+
+def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
+    """(model in train mode, tokenizer): resumed, initialised from a model (charset grown), or new."""
+    if state_folder is not None:
+        model, tokenizer = load_model(state_folder)
+    elif cfg.init_from:
+        model, tokenizer = load_model(cfg.init_from)
+        new = sorted(set("".join(texts)) - tokenizer.charset)
+        if new:
+            tokenizer = tokenizer.extend(new)
+            model.resize_vocab(tokenizer.vocab_size)
+    else:
+        tokenizer = (TextTokenizer.bpe(texts, int(cfg.tokenizer.split(":")[1])) if cfg.tokenizer.startswith("bpe:")
+                     else TextTokenizer.char_level(texts))
+        encoder = {"name": cfg.encoder, "max_width": cfg.max_width, "drop_path": cfg.drop_path}
+        if cfg.height:
+            encoder["height"] = cfg.height
+        decoder = DecoderConfig(vocab_size=tokenizer.vocab_size, dim=cfg.decoder_dim, depth=cfg.decoder_depth,
+                                heads=cfg.decoder_heads, max_length=cfg.max_length, dropout=cfg.dropout)
+        model = OCRModel(ModelConfig(encoder=encoder, decoder=decoder))
+    return model.train(), tokenizer
+
+
+def encoder_blocks(encoder) -> list:
+    """The encoder's blocks from input to output (Swin: every stage's, merges included)."""
+    if hasattr(encoder, "stages"):
+        blocks = []
+        for i, stage in enumerate(encoder.stages):
+            blocks += list(stage)
+            if i < len(encoder.merges):
+                blocks.append(encoder.merges[i])
+        return blocks
+    return list(encoder.blocks)
+
+
+def set_trainable(model: OCRModel, freeze: str):
+    """Fine-tuning strategies: none (full), encoder (linear probe: only the decoder learns), blocks:K (partial: the
+    embedding and first K encoder blocks are frozen)."""
+    for p in model.parameters():
+        p.requires_grad = True
+    if freeze == "none":
+        return
+    if freeze == "encoder":
+        frozen = [model.encoder]
+    elif freeze.startswith("blocks:"):
+        k = int(freeze.split(":")[1])
+        blocks = encoder_blocks(model.encoder)
+        frozen = blocks[:k] + [m for name, m in model.encoder.named_children()
+                               if name in ("patch_embed", "patch_norm")]
+        for name, p in model.encoder.named_parameters(recurse=False):
+            p.requires_grad = False  # [CLS], E_pos: part of the embedding
+    else:
+        raise VitocrError(f"--freeze {freeze!r}: use none, encoder or blocks:K.")
+    for module in frozen:
+        for p in module.parameters():
+            p.requires_grad = False

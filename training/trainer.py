@@ -1,0 +1,250 @@
+"""The trainer: one loop for CPU, one GPU or many (Hugging Face accelerate / torchrun), resumable at any step.
+
+Run folder (`--output`):
+  train_config.json   the run's settings; `--resume` reads them back
+  state/              model + optimizer + RNG + data position, rewritten every `save_every` steps (atomic)
+  best/ last/         model folders (config.json, model.safetensors, tokenizer.json) ready for `vitocr transcribe`
+  log.csv, tb/        per-step loss and lr, per-validation CER/WER (TensorBoard when it is installed)
+"""
+import csv
+import json
+import math
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ocr.checkpoint import save_model
+from ocr.metrics import ErrorCounts
+from ocr.recognizer import Recognizer
+from ocr.tokenizer import PAD
+
+from .config import TrainConfig
+from .dataset import LineDataset, WidthBucketSampler, collate
+from .setup import build_model, prepare_data, set_trainable
+from .state import load_state, save_state
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to min_lr_ratio * lr."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def parameter_groups(model, weight_decay: float):
+    """No weight decay on biases, norms, embeddings and tokens: decaying them only hurts."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "embed" in name or "prefix" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def seed_everything(seed: int):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class Logger:
+    """CSV always; TensorBoard when installed."""
+
+    def __init__(self, folder: Path, enabled: bool):
+        self.enabled = enabled
+        self.path = folder / "log.csv"
+        self.tb = None
+        if enabled:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+                self.tb = SummaryWriter(str(folder / "tb"))
+            except ImportError:
+                pass
+
+    def log(self, step: int, **values):
+        if not self.enabled:
+            return
+        new = not self.path.exists()
+        with self.path.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["step", "name", "value"])
+            for name, value in values.items():
+                writer.writerow([step, name, f"{value:.6g}"])
+        if self.tb:
+            for name, value in values.items():
+                self.tb.add_scalar(name, value, step)
+
+
+def validate(model, tokenizer, images, texts, batch_size=64) -> tuple:
+    """Greedy decoding of the validation lines: (ErrorCounts, predictions)."""
+    model.eval()
+    recognizer = Recognizer(model, tokenizer, device=str(next(model.parameters()).device))
+    predictions = [r.text for r in recognizer.recognize(images, beams=1, batch_size=batch_size)]
+    counts = ErrorCounts()
+    for ref, hyp in zip(texts, predictions):
+        counts.add(ref, hyp)
+    model.train()
+    return counts, predictions
+
+
+class EMA:
+    """Exponential moving average of the weights; validation and saved models use it when enabled."""
+
+    def __init__(self, model, decay: float, state=None):
+        self.decay = decay
+        self.shadow = state or {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model):
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.shadow[k].lerp_(v, 1 - self.decay)
+            else:
+                self.shadow[k].copy_(v)
+
+    def swapped_into(self, model):
+        """Context: model holds the EMA weights inside, its own weights again after."""
+        ema = self
+
+        class Swap:
+            def __enter__(self):
+                self.saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                model.load_state_dict(ema.shadow)
+
+            def __exit__(self, *exc):
+                model.load_state_dict(self.saved)
+
+        return Swap()
+
+
+def train(cfg: TrainConfig):
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.precision,
+                              cpu=cfg.device == "cpu")
+    main = accelerator.is_main_process
+    out = Path(cfg.output)
+    resume = cfg.resume and (out / "state" / "state.json").exists()
+    seed_everything(cfg.seed)
+    data = prepare_data(cfg, log=print if main else None)
+    model, tokenizer = build_model(cfg, data.texts, out / "state" if resume else None)
+    set_trainable(model, cfg.freeze)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, ensure_ascii=False) + "\n")
+        n = sum(p.numel() for p in model.parameters())
+        print(f"model: {cfg.encoder} encoder, {n / 1e6:.2f}M parameters, {tokenizer.vocab_size} tokens; "
+              f"{len(data.train)} training lines, {len(data.val_texts)} validation lines")
+
+    train_set = LineDataset(data.train, tokenizer, model.encoder, data.augment, cfg.max_length, cfg.seed)
+    widths = [train_set.width_hint(i) for i in range(len(train_set))]
+    sampler = WidthBucketSampler(widths, cfg.batch_size, cfg.seed, accelerator.process_index,
+                                 accelerator.num_processes)
+    optimizer = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98))
+    progress = {"step": 0, "epoch": 0, "batch": 0, "best_cer": float("inf"), "stale": 0, "lines": 0}
+    ema_state = None
+    if resume:
+        progress, ema_state = load_state(out / "state", optimizer)
+        if main:
+            print(f"resumed from {out / 'state'} at step {progress['step']}")
+    ema = EMA(model, cfg.ema, ema_state) if cfg.ema else None
+    model, optimizer = accelerator.prepare(model, optimizer)
+    raw = accelerator.unwrap_model(model)
+    logger = Logger(out, main)
+
+    if cfg.overfit_batch:  # one batch, over and over: the model must learn it exactly
+        first = next(iter(sampler))
+        sampler.batches = lambda epoch: [first]
+
+    bar = tqdm(total=cfg.steps, initial=progress["step"], disable=not main, dynamic_ncols=True, unit="step")
+    last_cer, tick, lines = float("nan"), time.time(), 0
+    stop = False
+    model.train()
+    while progress["step"] < cfg.steps and not stop:
+        sampler.set_position(progress["epoch"], progress["batch"])
+        train_set.epoch = progress["epoch"]
+        loader = torch.utils.data.DataLoader(train_set, batch_sampler=sampler, collate_fn=collate,
+                                             num_workers=cfg.workers)
+        for images, line_widths, tokens in loader:
+            images, line_widths, tokens = (t.to(accelerator.device) for t in (images, line_widths, tokens))
+            with accelerator.accumulate(model):
+                logits = model(images, line_widths, tokens[:, :-1])
+                loss = F.cross_entropy(logits.float().transpose(1, 2), tokens[:, 1:], ignore_index=PAD,
+                                       label_smoothing=cfg.label_smoothing)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and cfg.clip:
+                    accelerator.clip_grad_norm_(model.parameters(), cfg.clip)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_at(progress["step"], cfg)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            progress["batch"] += 1
+            lines += len(tokens) * accelerator.num_processes
+            if not accelerator.sync_gradients:
+                continue
+            progress["step"] += 1
+            step = progress["step"]
+            if ema:
+                ema.update(raw)
+            if step % 10 == 0:
+                speed = lines / (time.time() - tick)
+                logger.log(step, loss=loss.item(), lr=lr_at(step, cfg), lines_per_s=speed)
+                bar.set_postfix(loss=f"{loss.item():.3f}", cer=f"{last_cer:.2%}", lines_s=f"{speed:.0f}")
+                tick, lines = time.time(), 0
+            bar.update(1)
+            if step % cfg.val_every == 0 or step == cfg.steps:
+                last_cer, stop = evaluate_and_keep_best(cfg, raw, tokenizer, data, ema, progress, logger, out, main)
+                if stop:
+                    accelerator.set_trigger()
+                stop = accelerator.check_trigger()  # every process stops together
+                tick, lines = time.time(), 0
+            if main and (step % cfg.save_every == 0 or step == cfg.steps or stop):
+                save_state(out / "state", raw, tokenizer, optimizer, progress, ema.shadow if ema else None)
+            if step >= cfg.steps or stop:
+                break
+        else:
+            progress["epoch"] += 1
+            progress["batch"] = 0
+    bar.close()
+    if main:
+        with (ema.swapped_into(raw) if ema else _null()):
+            save_model(out / "last", raw, tokenizer)
+        print(f"done: step {progress['step']}, best validation CER {progress['best_cer']:.2%}; "
+              f"models in {out / 'best'} and {out / 'last'}")
+    return progress
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def evaluate_and_keep_best(cfg, model, tokenizer, data, ema, progress, logger, out, main) -> tuple:
+    """Validate on the main process; keep the best model; count evaluations without improvement."""
+    if not main or not data.val_texts:
+        return float("nan"), False
+    with (ema.swapped_into(model) if ema else _null()):
+        counts, predictions = validate(model, tokenizer, data.val_images, data.val_texts)
+        logger.log(progress["step"], val_cer=counts.cer, val_wer=counts.wer, val_line_acc=counts.line_accuracy)
+        samples = "\n".join(f"    ref: {r}\n    hyp: {h}" for r, h in list(zip(data.val_texts, predictions))[:3])
+        tqdm.write(f"step {progress['step']}: validation CER {counts.cer:.2%}, WER {counts.wer:.2%}\n{samples}")
+        if counts.cer < progress["best_cer"]:
+            progress["best_cer"], progress["stale"] = counts.cer, 0
+            save_model(out / "best", model, tokenizer)
+        else:
+            progress["stale"] += 1
+        model.train()
+    stop = bool(cfg.patience) and progress["stale"] >= cfg.patience
+    if stop:
+        tqdm.write(f"early stop: no better validation CER in {cfg.patience} evaluations")
+    return counts.cer, stop
