@@ -53,11 +53,65 @@ def run_train(args) -> int:
     return 0
 
 
+def add_eval(sub):
+    p = sub.add_parser("eval", help="CER/WER of a model on transcribed lines",
+                       description="Evaluate a model on folders of line images + .gt.txt, manifests or PAGE/ALTO.")
+    p.add_argument("data", nargs="+", help="folders, manifests (.jsonl/.tsv/.csv), PAGE or ALTO files")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--beams", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N lines")
+    p.add_argument("--unicode", default="NFC", choices=["NFC", "NFKC", "NFD", "NFKD", "none"])
+    p.add_argument("--ignore-case", action="store_true")
+    p.add_argument("--collapse-whitespace", action="store_true")
+    p.add_argument("--ignore-punctuation", action="store_true")
+    p.add_argument("--mapping", help="file of 'source<TAB>target' rules applied to both sides, e.g. '¬<TAB>'")
+    p.add_argument("--report", help="per-line report, worst first: .csv or .jsonl")
+    p.add_argument("--confusions", type=int, default=10, help="show the N most frequent character confusions")
+    p.add_argument("--threshold", type=float, help="flag lines whose confidence is below this for review")
+    p.add_argument("--compare", choices=["tesseract"], help="also run this engine on the same lines")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(run=run_eval)
+
+
+def run_eval(args) -> int:
+    from .eval_command import evaluate_command
+
+    return evaluate_command(args)
+
+
+def add_data(sub):
+    p = sub.add_parser("data", help="inspect training data")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    check = data_sub.add_parser("check", help="counts, charset, histograms and every problem, with file names")
+    check.add_argument("paths", nargs="+", help="folders, manifests, PAGE or ALTO files")
+    check.add_argument("--model", help="also report characters outside this model's charset")
+    check.add_argument("--all", action="store_true", help="list every problem, not the first 50")
+    check.add_argument("--quick", action="store_true", help="read image headers only, not whole images")
+    check.set_defaults(run=run_data_check)
+
+
+def run_data_check(args) -> int:
+    from training.datacheck import check_data, format_report
+
+    tokenizer = None
+    if args.model:
+        from .checkpoint import load_model
+
+        tokenizer = load_model(args.model)[1]
+    report = check_data(args.paths, tokenizer, verify_images=not args.quick)
+    print(format_report(report, None if args.all else 50))
+    return 1 if report.problems else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vitocr", description="OCR with vision transformers.")
     sub = parser.add_subparsers(dest="command", required=True)
     add_transcribe(sub)
     add_train(sub)
+    add_eval(sub)
+    add_data(sub)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -117,6 +117,8 @@ def read_alto(root, path: Path) -> PageLayout:
             words = []
             for item in line:
                 if local(item.tag) == "String":
+                    if words and words[-1] != " ":  # many exports leave out <SP/> between words
+                        words.append(" ")
                     words.append(item.get("CONTENT", ""))
                 elif local(item.tag) == "SP":
                     words.append(" ")

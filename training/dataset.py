@@ -3,6 +3,7 @@ import random
 from functools import lru_cache
 from typing import List, Optional, Sequence
 
+import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
@@ -28,7 +29,7 @@ def load_line(sample: LineSample) -> Image.Image:
         x0, y0 = sample.crop[:2]
         mask = Image.new("L", line.size, 0)
         ImageDraw.Draw(mask).polygon([(x - x0, y - y0) for x, y in sample.polygon], fill=255)
-        paper = Image.new("L", line.size, int(sorted(line.getdata())[len(line.getdata()) * 3 // 4]))
+        paper = Image.new("L", line.size, int(np.percentile(np.asarray(line), 75)))
         line = Image.composite(line, paper, mask)
     return line
 

@@ -140,8 +140,9 @@ def train(cfg: TrainConfig):
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, ensure_ascii=False) + "\n")
         n = sum(p.numel() for p in model.parameters())
-        print(f"model: {cfg.encoder} encoder, {n / 1e6:.2f}M parameters, {tokenizer.vocab_size} tokens; "
-              f"{len(data.train)} training lines, {len(data.val_texts)} validation lines")
+        print(f"model: {model.config.encoder['name']} encoder, {n / 1e6:.2f}M parameters, {tokenizer.vocab_size} "
+              f"tokens; {sum(map(len, data.train))} training lines, {len(data.val_texts)} validation lines; "
+              f"{accelerator.num_processes} process(es) on {accelerator.device}")
 
     train_set = LineDataset(data.train, tokenizer, model.encoder, data.augment, cfg.max_length, cfg.seed)
     widths = [train_set.width_hint(i) for i in range(len(train_set))]
@@ -170,8 +171,9 @@ def train(cfg: TrainConfig):
     while progress["step"] < cfg.steps and not stop:
         sampler.set_position(progress["epoch"], progress["batch"])
         train_set.epoch = progress["epoch"]
-        loader = torch.utils.data.DataLoader(train_set, batch_sampler=sampler, collate_fn=collate,
-                                             num_workers=cfg.workers)
+        loader = torch.utils.data.DataLoader(  # its own generator: the global RNG stays as a resume restores it
+            train_set, batch_sampler=sampler, collate_fn=collate, num_workers=cfg.workers,
+            generator=torch.Generator().manual_seed(cfg.seed + progress["epoch"]))
         for images, line_widths, tokens in loader:
             images, line_widths, tokens = (t.to(accelerator.device) for t in (images, line_widths, tokens))
             with accelerator.accumulate(model):
@@ -216,8 +218,8 @@ def train(cfg: TrainConfig):
     if main:
         with (ema.swapped_into(raw) if ema else _null()):
             save_model(out / "last", raw, tokenizer)
-        print(f"done: step {progress['step']}, best validation CER {progress['best_cer']:.2%}; "
-              f"models in {out / 'best'} and {out / 'last'}")
+        best = f"best validation CER {progress['best_cer']:.2%} in {out / 'best'}; " if data.val_texts else ""
+        print(f"done: step {progress['step']}, {best}last model in {out / 'last'}")
     return progress
 
 

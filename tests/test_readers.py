@@ -1,0 +1,77 @@
+"""Every training source reads to the same (image, text) lines; every problem is reported with its file."""
+import numpy as np
+
+from ocr.layout_xml import read_layout_xml
+from training.dataset import load_line
+from training.datacheck import check_data
+from training.readers import read_source
+
+from fixtures import WORDS, alto_xml, gt_folder, manifests, page_xml, render
+
+
+def test_gt_folder_is_read_recursively(tmp_path):
+    result = read_source(gt_folder(tmp_path / "gt"))
+    assert sorted(s.text for s in result.samples) == sorted(WORDS) and not result.problems
+    assert {s.group for s in result.samples} == {"page0", "page1", "page2"}
+
+
+def test_manifests_of_every_kind_give_the_same_lines(tmp_path):
+    paths = manifests(tmp_path)
+    read = {kind: read_source(path) for kind, path in paths.items()}
+    for kind, result in read.items():
+        assert [s.text for s in result.samples] == WORDS, kind
+        assert not result.problems
+    assert [s.group for s in read["jsonl"].samples][:2] == ["p0", "p1"]
+    first = load_line(read["tsv"].samples[0])
+    assert np.array_equal(np.asarray(first), np.asarray(render(WORDS[0])))
+
+
+def test_page_and_alto_lines_are_cut_from_the_page(tmp_path):
+    texts = ["first line here", "second line", "third one"]
+    for path in (page_xml(tmp_path, texts), alto_xml(tmp_path, texts)):
+        result = read_source(path)
+        assert [s.text for s in result.samples] == texts and not result.problems
+        crop = load_line(result.samples[1])
+        assert np.array_equal(np.asarray(crop), np.asarray(render(texts[1])))  # exactly the pasted line
+    layout = read_layout_xml(tmp_path / "page.xml")
+    assert layout.image == tmp_path / "page.png" and len(layout.lines) == 3 and layout.lines[0].polygon
+
+
+def test_data_check_reports_every_bad_file(tmp_path):
+    root = gt_folder(tmp_path / "gt", WORDS[:4])
+    (root / "page0" / "line000.gt.txt").write_text("   \n")  # empty transcription
+    (root / "page1" / "line001.gt.txt").write_bytes("caf\xe9".encode("latin-1"))  # not UTF-8
+    (root / "page2" / "orphan.png").write_bytes(render("x").tobytes()[:10])  # no .gt.txt
+    (root / "page2" / "broken.png").write_bytes(b"not a png")
+    (root / "page2" / "broken.gt.txt").write_text("broken")
+    (root / "page2" / "lonely.gt.txt").write_text("no image")
+    report = check_data([root])
+    text = "\n".join(report.problems)
+    assert "line000.gt.txt: empty transcription" in text
+    assert "line001.gt.txt: not UTF-8" in text
+    assert "orphan.png: no transcription beside it" in text
+    assert "broken.png: not a readable image" in text
+    assert "lonely.gt.txt: no image beside it" in text
+    assert report.lines == 3  # the good pairs plus the unreadable one, which is reported above
+    assert len(report.problems) == 5
+
+
+def test_data_check_names_characters_outside_a_model_charset(tmp_path):
+    from ocr import TextTokenizer
+
+    root = gt_folder(tmp_path / "gt", ["abc", "abz"])
+    report = check_data([root], TextTokenizer.char_level(["abc"]))
+    assert report.outside_charset == {"z": 1}
+    assert any("line001.png: characters outside the model's charset: z" in p for p in report.problems)
+
+
+def test_broken_xml_and_unknown_sources_are_one_sentence(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<PcGts><Page")
+    assert "not well-formed XML" in read_source(bad).problems[0]
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><PcGts>&b;</PcGts>')
+    assert "bomb.xml" in read_source(bomb).problems[0]  # entities are refused, not expanded
+    assert "no such file" in read_source(tmp_path / "missing.jsonl").problems[0]
+    (tmp_path / "notes.txt").write_text("x")
+    assert "not a folder, manifest" in read_source(tmp_path / "notes.txt").problems[0]

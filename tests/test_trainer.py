@@ -1,0 +1,118 @@
+"""The trainer: resumes a killed run exactly, grows a charset, freezes what it is told, runs on 2 processes."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ocr import load_model
+from training.config import TrainConfig
+from training.setup import build_model, set_trainable
+from training.trainer import train
+
+from fixtures import WORDS, gt_folder
+
+TINY = ["--encoder", "vit_tiny", "--height", "32", "--max-width", "256", "--decoder-dim", "64", "--decoder-depth",
+        "1", "--decoder-heads", "2", "--batch-size", "4", "--warmup", "2", "--workers", "0", "--val-every", "1000"]
+
+
+def vitocr(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "ocr.cli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def state_step(run: Path) -> int:
+    try:
+        return json.loads((run / "state" / "state.json").read_text())["progress"]["step"]
+    except (OSError, ValueError):
+        return -1
+
+
+def test_a_killed_run_resumes_to_the_same_weights(tmp_path):
+    data = gt_folder(tmp_path / "gt")
+    common = ["train", "--train", data, "--val-fraction", "0", "--steps", "30", "--save-every", "2", *TINY]
+    straight = vitocr(*common, "--output", tmp_path / "straight")
+    assert straight.wait(timeout=300) == 0, straight.stdout.read()
+
+    killed = vitocr(*common, "--output", tmp_path / "killed")
+    while state_step(tmp_path / "killed") < 6:
+        assert killed.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.02)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    saved = state_step(tmp_path / "killed")
+    assert 6 <= saved < 30
+    resumed = vitocr(*common, "--output", tmp_path / "killed", "--resume")
+    out = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, out
+    assert f"resumed from" in out and f"at step {saved}" in out
+    a = load_file(tmp_path / "straight" / "state" / "model.safetensors")
+    b = load_file(tmp_path / "killed" / "state" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed training diverged from the uninterrupted run"
+    opt_a = load_file(tmp_path / "straight" / "state" / "optimizer.safetensors")
+    opt_b = load_file(tmp_path / "killed" / "state" / "optimizer.safetensors")
+    assert all(torch.equal(opt_a[k], opt_b[k]) for k in opt_a)
+    assert not [p for p in (tmp_path / "killed").iterdir() if p.name.startswith(".")]  # no half-written folders
+
+
+def test_init_from_grows_the_charset_and_keeps_learned_rows(tmp_path):
+    cfg = TrainConfig(train=[str(gt_folder(tmp_path / "a", WORDS[:6]))], val_fraction=0, steps=4, output=str(tmp_path / "a_run"),
+                      encoder="vit_tiny", max_width=256, decoder_dim=64, decoder_depth=1, decoder_heads=2,
+                      batch_size=4, workers=0, warmup=1, val_every=1000)
+    train(cfg)
+    base, base_tok = load_model(tmp_path / "a_run" / "last")
+    new_texts = ["Zürich ½ price", "Ærø"]
+    model, tok = build_model(TrainConfig(init_from=str(tmp_path / "a_run" / "last")), new_texts + WORDS)
+    added = set("".join(new_texts + WORDS)) - base_tok.charset
+    assert tok.vocab_size == base_tok.vocab_size + len(added)
+    assert tok.encode("quick fox") == base_tok.encode("quick fox")
+    old = base_tok.vocab_size
+    assert torch.equal(model.decoder.token_embed.weight[:old], base.decoder.token_embed.weight)
+    assert torch.equal(model.decoder.head.weight[:old], base.decoder.head.weight)
+    assert torch.equal(model.decoder.head.bias[:old], base.decoder.head.bias)
+
+
+@pytest.mark.parametrize("encoder", ["vit_tiny", "swin_tiny"])
+def test_freezing_strategies(encoder):
+    model, _ = build_model(TrainConfig(encoder=encoder, max_width=256, decoder_dim=64, decoder_depth=1,
+                                       decoder_heads=2), WORDS)
+    set_trainable(model, "encoder")  # linear probe: only the decoder learns
+    assert not any(p.requires_grad for p in model.encoder.parameters())
+    assert all(p.requires_grad for p in model.decoder.parameters())
+    set_trainable(model, "blocks:1")
+    frozen = {n for n, p in model.encoder.named_parameters() if not p.requires_grad}
+    assert any(n.startswith("patch_embed") for n in frozen)
+    first = "blocks.0." if encoder == "vit_tiny" else "stages.0.0."
+    second = "blocks.1." if encoder == "vit_tiny" else "stages.0.1."
+    assert any(n.startswith(first) for n in frozen) and not any(n.startswith(second) for n in frozen)
+    set_trainable(model, "none")
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_overfit_batch_learns_one_batch_exactly(tmp_path, capsys):
+    data = gt_folder(tmp_path / "gt", WORDS[:4])
+    cfg = TrainConfig(train=[str(data)], val=[str(data)], steps=300, val_every=300, output=str(tmp_path / "run"),
+                      encoder="vit_tiny", max_width=256, decoder_dim=64, decoder_depth=1, decoder_heads=2,
+                      batch_size=4, workers=0, warmup=10, lr=2e-3, dropout=0.0, drop_path=0.0,
+                      label_smoothing=0.0, overfit_batch=True)
+    progress = train(cfg)
+    assert progress["best_cer"] == 0.0, capsys.readouterr().out[-2000:]
+
+
+def test_two_cpu_processes_train_one_model(tmp_path):
+    data = gt_folder(tmp_path / "gt")
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    run = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "ocr.cli", "train", "--train", str(data),
+                          "--val-fraction", "0", "--steps", "4", "--device", "cpu", "--output", str(tmp_path / "run"),
+                          *TINY], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "2 process(es)" in run.stdout
+    model, tokenizer = load_model(tmp_path / "run" / "last")
+    assert state_step(tmp_path / "run") == 4
