@@ -40,9 +40,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from ocr import DecoderConfig, ModelConfig, OCRModel  # noqa: E402
 from ocr.decoding import beam_search, greedy_search  # noqa: E402
 from ocr.tokenizer import BOS, EOS, PAD  # noqa: E402
+from same_size_models import build_hf, build_ours, parameter_report  # noqa: E402
 
 TARGET = (16, 2.0)  # beam 4 at this batch size: minimum throughput ratio ours / HF
 
@@ -70,51 +70,6 @@ def parse_args(argv=None):
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no CUDA device is available")
     return args
-
-
-def build_ours(args, max_positions):
-    cfg = ModelConfig(encoder={"name": "vit_tiny", "max_width": args.width, "dropout": 0.0, "drop_path": 0.0},
-                      decoder=DecoderConfig(vocab_size=args.vocab, dim=256, depth=4, heads=4, mlp_ratio=4.0,
-                                            max_length=max_positions, dropout=0.0))
-    return OCRModel(cfg).eval()
-
-
-def build_hf(args, max_positions):
-    from transformers import TrOCRConfig, TrOCRForCausalLM, ViTConfig, ViTModel, VisionEncoderDecoderModel
-
-    enc_cfg = ViTConfig(hidden_size=192, num_hidden_layers=4, num_attention_heads=3, intermediate_size=768,
-                        hidden_act="gelu", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                        image_size=(32, args.width), patch_size=(16, 8), num_channels=1, qkv_bias=True)
-    dec_cfg = TrOCRConfig(vocab_size=args.vocab, d_model=256, decoder_layers=4, decoder_attention_heads=4,
-                          decoder_ffn_dim=1024, activation_function="gelu", max_position_embeddings=max_positions,
-                          dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
-                          use_learned_position_embeddings=True, layernorm_embedding=True, scale_embedding=False,
-                          tie_word_embeddings=False, pad_token_id=PAD, bos_token_id=BOS, eos_token_id=EOS,
-                          decoder_start_token_id=BOS, is_decoder=True, add_cross_attention=True, use_cache=True)
-    # no pooler: generation never reads it, and ours has none
-    model = VisionEncoderDecoderModel(encoder=ViTModel(enc_cfg, add_pooling_layer=False),
-                                      decoder=TrOCRForCausalLM(dec_cfg))
-    for cfg in (model.config, model.generation_config):
-        cfg.decoder_start_token_id, cfg.pad_token_id, cfg.eos_token_id, cfg.bos_token_id = BOS, PAD, EOS, BOS
-    return model.eval()
-
-
-def count(module):
-    return sum(p.numel() for p in module.parameters())  # parameters() lists a shared tensor once
-
-
-def parameter_report(ours, hf):
-    enc_hf = count(hf.encoder)
-    bridge_hf = count(hf.enc_to_dec_proj) if hasattr(hf, "enc_to_dec_proj") else 0
-    rows = [("encoder", count(ours.encoder), enc_hf),
-            ("bridge 192->256", count(ours.bridge), bridge_hf),
-            ("decoder", count(ours.decoder), count(hf.decoder)),
-            ("total", count(ours), count(hf))]
-    lines = ["| parameters | ours | HF |", "|---|---:|---:|"]
-    lines += [f"| {name} | {a:,} | {b:,} |" for name, a, b in rows]
-    total_ours, total_hf = rows[-1][1], rows[-1][2]
-    lines.append(f"\nparameter ratio ours / HF: {total_ours / total_hf:.3f}")
-    return "\n".join(lines)
 
 
 def make_runners(args, ours, hf, amp):
@@ -161,8 +116,8 @@ def main(argv=None):
     device = torch.device(args.device)
     max_positions = max(160, args.tokens + 1)
 
-    ours = build_ours(args, max_positions).to(device)
-    hf = build_hf(args, max_positions).to(device)
+    ours = build_ours(args.width, args.vocab, max_positions).to(device)
+    hf = build_hf(args.width, args.vocab, max_positions).to(device)
     if args.device == "cuda":  # ours: float32 weights under bf16 autocast; HF: bf16 weights
         args.hf_dtype = torch.bfloat16
         hf = hf.to(torch.bfloat16)

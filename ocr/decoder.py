@@ -22,7 +22,7 @@ class DecoderConfig:
     heads: int = 4
     mlp_ratio: float = 4.0
     max_length: int = 160  # tokens per line, [BOS] and [EOS] included; also the decoding limit
-    dropout: float = 0.1
+    dropout: float = 0.1  # on residual branches and the MLP; none on attention weights (TrOCR's default)
 
 
 def split_heads(x, heads):  # (B, T, D) -> (B, h, T, d)
@@ -59,7 +59,7 @@ class DecoderLayer(nn.Module):
     def __init__(self, cfg: DecoderConfig):
         super().__init__()
         D = cfg.dim
-        self.heads, self.dropout = cfg.heads, cfg.dropout
+        self.heads = cfg.heads
         self.norm1, self.qkv, self.self_proj = nn.LayerNorm(D), nn.Linear(D, 3 * D), nn.Linear(D, D)
         self.norm2, self.q, self.kv, self.cross_proj = nn.LayerNorm(D), nn.Linear(D, D), nn.Linear(D, 2 * D), nn.Linear(D, D)
         self.norm3, self.mlp = nn.LayerNorm(D), MLP(D, cfg.mlp_ratio, cfg.dropout)
@@ -71,18 +71,17 @@ class DecoderLayer(nn.Module):
 
     def forward(self, x, cross_kv, memory_mask, past=None, beams=1):
         """x (B * K, T, D). Without `past`: causal attention over x. With it: x is the next token, appended to it."""
-        p = self.dropout if self.training else 0.0
         q, k, v = (split_heads(t, self.heads) for t in self.qkv(self.norm1(x)).chunk(3, dim=-1))
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=past is None and x.shape[1] > 1)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=past is None and x.shape[1] > 1)
         x = x + self.drop(self.self_proj(merge_heads(y)))
 
         q = split_heads(self.q(self.norm2(x)), self.heads)  # (B * K, h, T, d)
         if beams > 1:  # the K beams of an image become K query rows against its keys: memory is never copied
             BK, h, T, d = q.shape
             q = q.view(BK // beams, beams, h, T, d).transpose(1, 2).reshape(BK // beams, h, beams * T, d)
-        y = F.scaled_dot_product_attention(q, *cross_kv, attn_mask=memory_mask, dropout_p=p)
+        y = F.scaled_dot_product_attention(q, *cross_kv, attn_mask=memory_mask)
         if beams > 1:
             y = y.view(BK // beams, h, beams, T, d).transpose(1, 2).reshape(BK, h, T, d)
         x = x + self.drop(self.cross_proj(merge_heads(y)))
