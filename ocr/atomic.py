@@ -3,6 +3,9 @@ import os
 import tempfile
 from pathlib import Path
 
+UMASK = os.umask(0)
+os.umask(UMASK)
+
 
 def write_atomic(path, data) -> Path:
     """Write str or bytes to `path` atomically; returns the path."""
@@ -12,6 +15,7 @@ def write_atomic(path, data) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes it private; an output file should not be
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

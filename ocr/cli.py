@@ -7,33 +7,26 @@ from .errors import VitocrError
 
 
 def add_transcribe(sub):
-    p = sub.add_parser("transcribe", help="read text from line images")
-    p.add_argument("inputs", nargs="+", help="image files (each one text line)")
-    p.add_argument("--model", required=True, help="model folder (config.json, model.safetensors, tokenizer.json)")
+    p = sub.add_parser("transcribe", help="read documents: images, TIFF and PDF pages, folders, globs",
+                       description="Find the text lines of each page and read them.")
+    p.add_argument("inputs", nargs="+", help="image or PDF files, folders, glob patterns")
+    p.add_argument("-o", "--output", help="output file (one input) or folder; default: text to stdout")
+    p.add_argument("--format", default="txt", help="comma-separated: txt, json, hocr, alto, page, pdf")
+    p.add_argument("--model", help="bundled model (printed, handwritten) or a model folder; default: printed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--beams", type=int, default=4, help="beam width; 1 = greedy")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--dpi", type=int, default=300, help="resolution PDFs are rendered at")
+    p.add_argument("--layout", choices=["page", "line"], default="page",
+                   help="page: find the lines; line: every input image is one text line")
+    p.add_argument("--lines-from", help="read the lines of this PAGE/ALTO file instead of finding them")
     p.set_defaults(run=run_transcribe)
 
 
 def run_transcribe(args) -> int:
-    from PIL import Image
+    from .transcribe_command import transcribe_command
 
-    from .recognizer import Recognizer
-
-    recognizer = Recognizer.load(args.model, args.device)
-    images, names, failed = [], [], 0
-    for name in args.inputs:
-        try:
-            with Image.open(name) as im:
-                images.append(im.convert("L"))
-            names.append(name)
-        except (OSError, ValueError) as e:
-            print(f"{name}: cannot read this image ({e}); skipped.", file=sys.stderr)
-            failed += 1
-    for name, result in zip(names, recognizer.recognize(images, beams=args.beams, batch_size=args.batch_size)):
-        print(f"{name}\t{result.confidence:.3f}\t{result.text}")
-    return 1 if failed else 0
+    return transcribe_command(args)
 
 
 def add_train(sub):

@@ -67,6 +67,8 @@ class LineDataset(torch.utils.data.Dataset):
     def width_hint(self, index) -> int:
         """Preprocessed width, from the image header only (or the text length for generated lines)."""
         source, i = self.locate(index)
+        if hasattr(source, "text"):  # generated lines: estimate from the text, do not render
+            return min(self.max_width, int(self.height * 0.6 * len(source.text(i))))  # about a char per 0.6 H
         item = source[i]
         if isinstance(item, LineSample):
             if item.crop:
@@ -75,7 +77,8 @@ class LineDataset(torch.utils.data.Dataset):
                 with Image.open(item.image) as im:
                     w, h = im.size
             return min(self.max_width, round(w * self.height / max(h, 1)))
-        return min(self.max_width, int(self.height * 0.6 * len(source.text(i))))  # about a char per 0.6 H
+        image, _ = item
+        return min(self.max_width, round(image.width * self.height / max(image.height, 1)))
 
     def __getitem__(self, index):
         image, text = self.raw(index)

@@ -1,0 +1,118 @@
+"""Pages in, Document out: load pages, find lines (or take them from PAGE/ALTO), read them in width-sorted batches
+across pages, attach the text to the lines."""
+from pathlib import Path
+from typing import Callable, Iterable, List, Optional, Union
+
+from PIL import Image
+
+from .document import Document, Line, Page, Region
+from .errors import VitocrError
+from .pages import PageImage, expand_inputs, iter_pages
+from .recognizer import Recognizer
+
+BUNDLED_MODELS = Path(__file__).parent / "models"
+DEFAULT_MODEL = "printed"
+
+
+def model_path(model: Optional[str]) -> Path:
+    """A bundled model's name (printed, handwritten) or a model folder."""
+    name = model or DEFAULT_MODEL
+    if (BUNDLED_MODELS / name / "config.json").exists():
+        return BUNDLED_MODELS / name
+    path = Path(name)
+    if not path.exists() and "/" not in name:
+        bundled = sorted(p.name for p in BUNDLED_MODELS.iterdir() if (p / "config.json").exists()) \
+            if BUNDLED_MODELS.is_dir() else []
+        raise VitocrError(f"no model named {name!r}; bundled models: {', '.join(bundled) or 'none'}, "
+                          f"or give the path of a model folder.")
+    return path
+
+
+def load_recognizer(model=None, device: str = "auto") -> Recognizer:
+    if isinstance(model, Recognizer):
+        return model
+    return Recognizer.load(model_path(model), device)
+
+
+def segment(page: PageImage, lines_from=None):
+    """(regions without text, a function giving each line's image) for one page."""
+    if lines_from is not None:
+        return lines_from_xml(page, lines_from)
+    from .layout import segment_page
+
+    segmented = segment_page(page.image)
+    return segmented.regions, segmented.line_image
+
+
+def lines_from_xml(page: PageImage, xml_path):
+    """Regions and lines of an existing PAGE/ALTO file for this page image."""
+    from .layout_xml import read_layout_xml
+
+    try:
+        layout = read_layout_xml(xml_path)
+    except ValueError as e:
+        raise VitocrError(str(e)) from None
+    regions = {}
+    for i, l in enumerate(layout.lines, 1):
+        region = regions.setdefault(l.region or "r1", Region((0, 0, 0, 0), [], l.region or "r1"))
+        region.lines.append(Line(l.box, l.polygon or [], id=l.id or f"l{i}"))
+    for region in regions.values():
+        boxes = [l.box for l in region.lines]
+        region.box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+                      max(b[3] for b in boxes))
+
+    def crop(line: Line) -> Image.Image:
+        return page.image.crop(line.box)
+
+    return list(regions.values()), crop
+
+
+def read_pages(pages: List[PageImage], recognizer: Recognizer, beams: int, batch_size: int, lines_from=None,
+               progress: Optional[Callable[[int], None]] = None) -> List[Page]:
+    """Segment every page, then read all their lines together: batches mix lines of similar width from all pages."""
+    results, crops, targets = [], [], []
+    for p in pages:
+        regions, line_image = segment(p, lines_from)
+        page = Page(p.image.width, p.image.height, regions, p.source, Path(p.source.split("#")[0]).name, p.dpi)
+        for line in page.lines:
+            crops.append(line_image(line))
+            targets.append(line)
+        results.append(page)
+    for line, result in zip(targets, recognizer.recognize(crops, beams=beams, batch_size=batch_size,
+                                                          progress=progress)):
+        line.text, line.confidence, line.char_confidences = result.text, result.confidence, result.char_confidences
+    for page in results:  # a region whose lines all read empty is noise, not text
+        page.regions = [r for r in page.regions if any(l.text.strip() for l in r.lines)]
+        for region in page.regions:
+            region.lines = [l for l in region.lines if l.text.strip()]
+    return results
+
+
+def transcribe(inputs: Union[str, Path, Iterable], model=None, device: str = "auto", beams: int = 4,
+               batch_size: int = 16, dpi: int = 300, lines_from=None, pages_per_batch: int = 8) -> Document:
+    """Read documents: `ocr.transcribe("scan.pdf")` -> Document (pages -> regions -> lines with text).
+
+    `inputs`: a file, folder or glob, or a list of them; `model`: a bundled model's name, a model folder or a
+    Recognizer; `lines_from`: a PAGE/ALTO file whose lines are read instead of finding them.
+    """
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    recognizer = load_recognizer(model, device)
+    doc = Document(model=str(model or DEFAULT_MODEL))
+    for path in expand_inputs(inputs):
+        doc.pages += read_file(path, recognizer, beams, batch_size, dpi, lines_from, pages_per_batch)
+    return doc
+
+
+def read_file(path, recognizer, beams=4, batch_size=16, dpi=300, lines_from=None, pages_per_batch=8,
+              progress=None) -> List[Page]:
+    """All pages of one file, a few pages at a time so a long PDF never sits in memory whole."""
+    pages, chunk = [], []
+    for page in iter_pages(path, dpi):
+        chunk.append(page)
+        if len(chunk) == pages_per_batch:
+            pages += read_pages(chunk, recognizer, beams, batch_size, lines_from, progress)
+            chunk = []
+    if chunk:
+        pages += read_pages(chunk, recognizer, beams, batch_size, lines_from, progress)
+    return pages
