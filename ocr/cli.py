@@ -50,7 +50,7 @@ def add_eval(sub):
     p = sub.add_parser("eval", help="CER/WER of a model on transcribed lines",
                        description="Evaluate a model on folders of line images + .gt.txt, manifests or PAGE/ALTO.")
     p.add_argument("data", nargs="+", help="folders, manifests (.jsonl/.tsv/.csv), PAGE or ALTO files")
-    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--model", default=None, help="bundled model (printed, handwritten) or a model folder")
     p.add_argument("--device", default="auto")
     p.add_argument("--beams", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=16)
@@ -91,8 +91,9 @@ def run_data_check(args) -> int:
     tokenizer = None
     if args.model:
         from .checkpoint import load_model
+        from .pipeline import model_path
 
-        tokenizer = load_model(args.model)[1]
+        tokenizer = load_model(model_path(args.model))[1]
     report = check_data(args.paths, tokenizer, verify_images=not args.quick)
     print(format_report(report, None if args.all else 50))
     return 1 if report.problems else 0

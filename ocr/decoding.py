@@ -31,7 +31,7 @@ class Hypothesis:
     score: float  # the ranking score (length-normalised for beam search)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def greedy_search(model, images, widths, max_length: int = None, min_length: int = 0) -> List[Hypothesis]:
     memory, mask = model.encode(images, widths)
     state = model.decoder.start(memory, mask)
@@ -59,7 +59,7 @@ def greedy_search(model, images, widths, max_length: int = None, min_length: int
     return [Hypothesis(i, lp, sum(lp)) for i, lp in zip(ids, logprobs)]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1.0,
                 max_length: int = None, min_length: int = 0) -> List[Hypothesis]:
     K, device = beams, images.device
@@ -96,32 +96,33 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
         history = torch.cat([history.gather(1, beam[:, :, None].expand(-1, -1, history.shape[2])), token[:, :, None]], 2)
         history_lp = torch.cat([history_lp.gather(1, beam[:, :, None].expand(-1, -1, history_lp.shape[2])),
                                 top_lp.gather(1, order)[:, :, None]], 2)
-        state.select_hypotheses((beam + torch.arange(Ba, device=device)[:, None] * K).view(-1))
+        reorder = (beam + torch.arange(Ba, device=device)[:, None] * K)  # (Ba, K) cache rows to keep, in order
         tokens = token.view(-1)
 
         generated = history.shape[2]
-        done = []
-        for row in range(Ba):
-            hyps = finished[int(active[row])]
-            hyps.sort(key=lambda h: -h.score)
-            del hyps[K:]
-            # done once K finished hypotheses all beat the best live beam scored at its current length
-            if len(hyps) == K and hyps[-1].score >= float(scores[row, 0]) / generated ** length_penalty:
-                done.append(row)
         if step == steps - 1:  # out of length: live beams compete as they are
-            for row in range(Ba):
+            for row, image in enumerate(active.tolist()):
                 for b in range(K):
-                    finished[int(active[row])].append(Hypothesis(
-                        history[row, b].tolist(), history_lp[row, b].tolist(),
-                        float(scores[row, b]) / generated ** length_penalty))
+                    finished[image].append(Hypothesis(history[row, b].tolist(), history_lp[row, b].tolist(),
+                                                      float(scores[row, b]) / generated ** length_penalty))
             break
+        best_live = (scores[:, 0] / generated ** length_penalty).tolist()  # one device sync per step
+        done = []
+        for row, image in enumerate(active.tolist()):
+            hyps = finished[image]
+            if len(hyps) >= K:  # done once K finished hypotheses all beat the best live beam at its length
+                hyps.sort(key=lambda h: -h.score)
+                del hyps[K:]
+                if hyps[-1].score >= best_live[row]:
+                    done.append(row)
         if done:
-            keep = torch.tensor(sorted(set(range(Ba)) - set(done)), dtype=torch.long, device=device)
+            keep = torch.tensor(sorted(set(range(Ba)) - set(done)), dtype=torch.long)
             if len(keep) == 0:
                 break
-            active = active[keep.cpu()]
-            scores, history, history_lp = scores[keep], history[keep], history_lp[keep]
+            active = active[keep]
+            keep = keep.to(device)
+            scores, history, history_lp, reorder = scores[keep], history[keep], history_lp[keep], reorder[keep]
             tokens = tokens.view(Ba, K)[keep].view(-1)
             state.select_images(keep)
-            state.select_hypotheses((keep[:, None] * K + torch.arange(K, device=device)).view(-1))
+        state.select_hypotheses(reorder.view(-1))
     return [max(hyps, key=lambda h: h.score) for hyps in finished]

@@ -11,7 +11,7 @@ from .atomic import write_atomic
 from .errors import VitocrError
 from .evaluation import build_report, evaluate_recognizer
 from .metrics import load_mapping, normalize
-from .recognizer import Recognizer
+from .pipeline import load_recognizer
 
 
 def load_lines(paths, limit: int):
@@ -56,7 +56,7 @@ def evaluate_command(args) -> int:
     normalise = partial(normalize, form=None if args.unicode == "none" else args.unicode, casefold=args.ignore_case,
                         collapse_whitespace=args.collapse_whitespace, remove_punctuation=args.ignore_punctuation,
                         mapping=mapping)
-    recognizer = Recognizer.load(args.model, args.device)
+    recognizer = load_recognizer(args.model, args.device)
     images, texts, names, problems = load_lines(args.data, args.limit)
     for p in problems:
         print(f"skipped: {p}", file=sys.stderr)

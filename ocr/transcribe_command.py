@@ -4,7 +4,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .document import Document, Line, Page, Region
+from .document import Document
 from .errors import VitocrError
 from .pages import expand_inputs, iter_pages
 from .pipeline import load_recognizer, read_file
@@ -21,7 +21,6 @@ def output_path(args, source: Path, fmt: str, single: bool) -> Path:
 
 
 def transcribe_command(args) -> int:
-    from .images import load_image
     from .writers import FORMATS, write_document
 
     args.formats = [f.strip() for f in args.format.split(",") if f.strip()]

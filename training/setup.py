@@ -8,6 +8,7 @@ from ocr.checkpoint import load_model
 from ocr.decoder import DecoderConfig
 from ocr.errors import VitocrError
 from ocr.model import ModelConfig, OCRModel
+from ocr.pipeline import model_path
 from ocr.tokenizer import TextTokenizer
 
 from .config import TrainConfig
@@ -84,7 +85,7 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
     if state_folder is not None:
         model, tokenizer = load_model(state_folder)
     elif cfg.init_from:
-        model, tokenizer = load_model(cfg.init_from)
+        model, tokenizer = load_model(model_path(cfg.init_from))
         new = sorted(set("".join(texts)) - tokenizer.charset)
         if new:
             tokenizer = tokenizer.extend(new)
