@@ -13,6 +13,11 @@ class Encoder(nn.Module):
     dim: int
     height: int
     width_multiple: int
+    prefix_tokens: int = 0  # tokens before the grid ([CLS], [DIST])
+
+    def grid(self, width: int) -> tuple:
+        """(rows, cols) of the token grid that follows the prefix tokens, for a line `width` pixels wide."""
+        raise NotImplementedError
 
     def check_input(self, images: torch.Tensor):
         if images.shape[-2] != self.height:

@@ -140,6 +140,12 @@ class Swin(Encoder):
                 rows //= 2
         self.norm = nn.LayerNorm(self.dim)
 
+    def grid(self, width: int) -> tuple:
+        cols = -(-width // self.patch[1])
+        for _ in self.merges:
+            cols = -(-cols // 2)
+        return self.height // self.patch[0] // 2 ** len(self.merges), cols
+
     def forward_stages(self, images, widths):
         """Every stage's output, (B, h_i, w_i, D_i), and the column validity (B, w_i) of the last."""
         self.check_input(images)

@@ -38,6 +38,7 @@ class ViT(Encoder):
         self.dim, self.height, self.max_width, self.width_multiple = dim, height, max_width, self.patch[1]
         self.patch_embed = self.build_stem(in_chans, dim)
         self.prefix = nn.Parameter(torch.zeros(1, self.num_prefix_tokens, dim)) if cls_token else None
+        self.prefix_tokens = self.num_prefix_tokens if cls_token else 0
         grid = (height // self.patch[0], max_width // self.patch[1])
         self.pos_embed = nn.Parameter(torch.randn(1, dim, *grid) * 0.02)  # E_pos over the (rows, columns) grid
         self.prefix_pos = nn.Parameter(torch.randn(1, self.num_prefix_tokens, dim) * 0.02) if cls_token else None
@@ -45,6 +46,9 @@ class ViT(Encoder):
         self.norm = nn.LayerNorm(dim)
         if self.prefix is not None:
             nn.init.trunc_normal_(self.prefix, std=0.02)
+
+    def grid(self, width: int) -> tuple:
+        return self.height // self.patch[0], -(-width // self.patch[1])
 
     def build_stem(self, in_chans, dim):
         return PatchEmbed(self.patch, in_chans, dim)

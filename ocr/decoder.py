@@ -127,3 +127,28 @@ class TextDecoder(nn.Module):
             x, state.self_kv[i] = layer(x, state.cross_kv[i], state.memory_mask, state.self_kv[i], state.beams)
         state.position += 1
         return self.head(self.norm(x[:, 0]))
+
+
+def cross_attention_weights(decoder: TextDecoder, tokens, memory, memory_mask=None, layer: int = -1):
+    """softmax(Q K^T / sqrt(d)) of one layer's cross-attention, averaged over heads: (B, T, N).
+
+    Teacher-forced over `tokens` ([BOS] + text), for showing where each character looked; decoding itself never
+    materialises these weights.
+    """
+    T = tokens.shape[1]
+    x = decoder.token_embed(tokens) + decoder.pos_embed[:, :T]
+    mask = decoder.sdpa_mask(memory_mask)
+    target = range(len(decoder.layers))[layer]
+    for i, l in enumerate(decoder.layers):
+        if i == target:
+            h = l.norm1(x)
+            q, k, v = (split_heads(t, l.heads) for t in l.qkv(h).chunk(3, dim=-1))
+            y = x + l.self_proj(merge_heads(F.scaled_dot_product_attention(q, k, v, is_causal=T > 1)))
+            q = split_heads(l.q(l.norm2(y)), l.heads)
+            k, _ = l.cross_keys_values(memory)
+            scores = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5  # (B, h, T, N)
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            return scores.softmax(-1).mean(1)
+        x, _ = l(x, l.cross_keys_values(memory), mask)
+    raise IndexError(layer)

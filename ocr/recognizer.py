@@ -76,3 +76,20 @@ class Recognizer:
         chars = [p for p, n in zip(probs, self.tokenizer.token_spans(hyp.ids)) for _ in range(n)]
         line = math.exp(sum(hyp.token_logprobs) / len(hyp.token_logprobs)) if hyp.token_logprobs else 0.0
         return LineResult(text, line, chars[: len(text)])
+
+
+def attention_map(recognizer: Recognizer, image: Image.Image, text: str):
+    """Where the decoder looked while writing each token of `text`: (tokens + 1, rows, cols) cross-attention over
+    the encoder's grid of this line (the last row: while writing [EOS]), and the preprocessed line (1, H, W)."""
+    from .decoder import cross_attention_weights
+    from .tokenizer import BOS
+
+    model, tensor = recognizer.model, recognizer.prepare(image)
+    images, widths = tensor[None].to(recognizer.device), torch.tensor([tensor.shape[-1]], device=recognizer.device)
+    ids = [BOS] + recognizer.tokenizer.encode(text)
+    with torch.inference_mode():
+        memory, mask = model.encode(images, widths)
+        weights = cross_attention_weights(model.decoder, torch.tensor([ids], device=recognizer.device), memory, mask)
+    rows, cols = model.encoder.grid(tensor.shape[-1])
+    grid = weights[0, :, model.encoder.prefix_tokens:]  # row t: attention while predicting token t + 1
+    return grid.reshape(len(ids), rows, cols).float().cpu(), tensor

@@ -70,3 +70,22 @@ def test_decoding_stops_at_max_length_and_never_emits_specials(model):
     images, widths = images_and_widths([256])
     for hyp in greedy_search(model, images, widths, max_length=6) + beam_search(model, images, widths, 3, max_length=6):
         assert len(hyp.ids) <= 5 and all(t >= 2 for t in hyp.ids)
+
+
+@pytest.mark.parametrize("encoder", ["vit_tiny", "deit_tiny", "swin_tiny", "hybrid_tiny"])
+def test_attention_maps_cover_the_line_grid_and_ignore_padding(tokenizer, encoder):
+    from PIL import Image
+
+    from ocr.decoder import cross_attention_weights
+    from ocr.recognizer import Recognizer, attention_map
+
+    model = tiny_model(tokenizer, encoder).eval()
+    reader = Recognizer(model, tokenizer, "cpu")
+    maps, line = attention_map(reader, Image.new("L", (200, 40), 255), "abc")
+    assert maps.shape == (4, *model.encoder.grid(line.shape[-1]))  # [BOS] a b c -> predicting a, b, c, [EOS]
+    assert maps.min() >= 0 and torch.all(maps.sum(dim=(1, 2)) <= 1 + 1e-5)
+    images, widths = images_and_widths([256, 96])
+    memory, mask = model.encode(images, widths)
+    weights = cross_attention_weights(model.decoder, torch.tensor([[BOS, 5, 6]] * 2), memory, mask)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3))
+    assert torch.all(weights[1][:, ~mask[1]] == 0)  # nothing flows from padding
