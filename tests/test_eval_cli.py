@@ -1,0 +1,71 @@
+"""`vitocr eval` end to end: its numbers agree with the metric on its own predictions; reports and flags."""
+import csv
+import json
+import shutil
+
+import pytest
+
+from ocr import save_model
+from ocr.cli import main
+from ocr.metrics import cer, wer
+
+from conftest import tiny_model
+from fixtures import WORDS, gt_folder
+
+
+@pytest.fixture
+def setup(tmp_path, tokenizer):
+    save_model(tmp_path / "model", tiny_model(tokenizer), tokenizer)
+    return tmp_path / "model", gt_folder(tmp_path / "gt")
+
+
+def run_json(capsys, *args):
+    code = main(["eval", *map(str, args), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_summary_agrees_with_the_metric_on_the_report(setup, tmp_path, capsys):
+    model, data = setup
+    code, summary = run_json(capsys, data, "--model", model, "--report", tmp_path / "r.csv", "--threshold", "0.5")
+    assert code == 0
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert sorted(r["reference"] for r in rows) == sorted(WORDS)
+    refs, preds = [r["reference"] for r in rows], [r["prediction"] for r in rows]
+    s = summary["vitocr"]
+    assert s["lines"] == len(WORDS)
+    assert s["cer"] == pytest.approx(cer(refs, preds)) and s["wer"] == pytest.approx(wer(refs, preds))
+    assert [float(r["cer"]) for r in rows] == sorted((float(r["cer"]) for r in rows), reverse=True)  # worst first
+    assert s["flagged"] == sum(float(r["confidence"]) < 0.5 for r in rows)
+    assert s["flagged"] == sum(r["flagged"] == "True" for r in rows)
+
+
+def test_normalisation_options_change_what_counts(setup, tmp_path, capsys):
+    model, data = setup
+    (tmp_path / "map.tsv").write_text("# conventions\nK\tk\n", encoding="utf-8")
+    _, plain = run_json(capsys, data, "--model", model, "--report", tmp_path / "a.jsonl")
+    _, folded = run_json(capsys, data, "--model", model, "--ignore-case", "--ignore-punctuation",
+                         "--mapping", tmp_path / "map.tsv", "--report", tmp_path / "b.jsonl")
+    references = [json.loads(l)["reference"] for l in (tmp_path / "b.jsonl").open()]
+    assert "kew gardens 1885" in references  # K mapped, punctuation gone, case folded
+    assert plain["vitocr"]["lines"] == folded["vitocr"]["lines"]
+
+
+def test_bad_lines_are_reported_and_skipped(setup, tmp_path, capsys):
+    model, data = setup
+    (data / "page0" / "line000.png").write_bytes(b"broken")
+    code = main(["eval", str(data), "--model", str(model)])
+    captured = capsys.readouterr()
+    assert code == 1 and "line000.png: not a readable image" in captured.err
+    assert f"{len(WORDS) - 1} lines: CER" in captured.out
+
+
+def test_a_wrong_model_folder_is_one_sentence(tmp_path, capsys):
+    assert main(["eval", str(tmp_path), "--model", str(tmp_path)]) == 2
+    assert "is not a vitocr model folder" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="Debian's tesseract-ocr is not installed")
+def test_compare_tesseract_prints_both(setup, capsys):
+    model, data = setup
+    code, summary = run_json(capsys, data, "--model", model, "--compare", "tesseract")
+    assert code == 0 and 0 <= summary["tesseract"]["cer"] < 0.5  # clean rendered lines: Tesseract reads them
