@@ -1,7 +1,9 @@
 """DeiT (Touvron et al. 2021): ViT with a distillation token beside [CLS].
 
-The distillation token attends like [CLS] but is trained against a teacher's predictions (see training/), so the
-student learns from the teacher through its own token. Sequence: [CLS, DIST, patch_1..patch_N] + E_pos.
+Sequence: [CLS, DIST, patch_1..patch_N] + E_pos; every token attends to every other inside the encoder. For OCR the
+decoder takes the place of DeiT's two heads: it reads [CLS] + patches against the ground truth (the mask returned by
+`forward` hides [DIST]), and [DIST] + patches against the teacher during distillation (`distillation_mask`). So the
+teacher's signal enters through its own token, and through it, every patch.
 """
 from .registry import register_encoder
 from .vit import ViT
@@ -15,6 +17,18 @@ class DeiT(ViT):
         if not cls_token:
             raise ValueError("a DeiT encoder always has its [CLS] and distillation tokens; use a vit encoder instead")
         super().__init__(cls_token=True, **kwargs)
+
+    def forward(self, images, widths):
+        features, mask = super().forward(images, widths)
+        mask = mask.clone()
+        mask[:, self.distillation_index] = False  # the decoder reads [CLS] + patches
+        return features, mask
+
+    def distillation_mask(self, mask):
+        """The decoder's view for distillation: [DIST] + patches, [CLS] hidden."""
+        mask = mask.clone()
+        mask[:, 0], mask[:, self.distillation_index] = False, True
+        return mask
 
 
 @register_encoder

@@ -45,10 +45,14 @@ class OCRModel(nn.Module):
         features, mask = self.encoder(images, widths)
         return self.bridge(features), mask
 
-    def forward(self, images, widths, tokens):
-        """Teacher-forced logits (B, T, V) for decoder inputs `tokens` ([BOS] + text)."""
+    def forward(self, images, widths, tokens, distillation: bool = False):
+        """Teacher-forced logits (B, T, V) for decoder inputs `tokens` ([BOS] + text). With `distillation` (DeiT
+        encoders): also the logits read through the distillation token, from the same encoder pass."""
         memory, mask = self.encode(images, widths)
-        return self.decoder(tokens, memory, mask)
+        logits = self.decoder(tokens, memory, mask)
+        if not distillation:
+            return logits
+        return logits, self.decoder(tokens, memory, self.encoder.distillation_mask(mask))
 
     def resize_vocab(self, vocab_size: int):
         """Grow the token embedding and output layer; learned rows stay as they are, new rows start small."""

@@ -43,6 +43,11 @@ class TrainConfig:
     clip: float = field(default=1.0, metadata={"help": "gradient norm clipping (0: off)"})
     ema: float = field(default=0.0, metadata={"help": "EMA decay of the weights, e.g. 0.999 (0: off)"})
     freeze: str = field(default="none", metadata={"help": "none, encoder (linear probe) or blocks:K"})
+    # DeiT distillation
+    teacher: Optional[str] = field(default=None, metadata={"help": "model folder of a teacher (deit encoders only)"})
+    distill: str = field(default="soft", metadata={"help": "soft (KL at --distill-temperature) or hard (argmax)"})
+    distill_temperature: float = 2.0
+    distill_alpha: float = field(default=0.5, metadata={"help": "weight of the teacher's loss"})
     # schedule
     val_every: int = 500
     save_every: int = 100

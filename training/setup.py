@@ -91,8 +91,12 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
             tokenizer = tokenizer.extend(new)
             model.resize_vocab(tokenizer.vocab_size)
     else:
-        tokenizer = (TextTokenizer.bpe(texts, int(cfg.tokenizer.split(":")[1])) if cfg.tokenizer.startswith("bpe:")
-                     else TextTokenizer.char_level(texts))
+        if cfg.teacher:  # the student must write with the teacher's tokens to learn from its distributions
+            tokenizer = load_model(model_path(cfg.teacher))[1]
+        elif cfg.tokenizer.startswith("bpe:"):
+            tokenizer = TextTokenizer.bpe(texts, int(cfg.tokenizer.split(":")[1]))
+        else:
+            tokenizer = TextTokenizer.char_level(texts)
         encoder = {"name": cfg.encoder, "max_width": cfg.max_width, "drop_path": cfg.drop_path}
         if cfg.height:
             encoder["height"] = cfg.height

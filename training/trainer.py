@@ -26,6 +26,7 @@ from ocr.tokenizer import PAD
 
 from .config import TrainConfig
 from .dataset import LineDataset, WidthBucketSampler, collate
+from .distill import distillation_loss, teacher_logits
 from .setup import build_model, prepare_data, set_trainable
 from .state import load_state, save_state
 
@@ -124,6 +125,24 @@ class EMA:
         return Swap()
 
 
+def load_teacher(cfg, model, tokenizer, device):
+    """The teacher of a DeiT student: same charset, frozen, in eval mode."""
+    from ocr.checkpoint import load_model
+    from ocr.errors import VitocrError
+    from ocr.pipeline import model_path
+
+    if not hasattr(model.encoder, "distillation_mask"):
+        raise VitocrError(f"--teacher needs a deit encoder (it learns through its distillation token), "
+                          f"not {model.config.encoder['name']}.")
+    teacher, teacher_tokenizer = load_model(model_path(cfg.teacher), device)
+    if teacher_tokenizer.tokenizer.get_vocab() != tokenizer.tokenizer.get_vocab():
+        raise VitocrError(f"{cfg.teacher}: the teacher's charset differs from the student's; start the student "
+                          f"from the teacher's tokenizer (vitocr builds it so when --teacher is given from scratch).")
+    for p in teacher.parameters():
+        p.requires_grad = False
+    return teacher
+
+
 def train(cfg: TrainConfig):
     from accelerate import Accelerator
 
@@ -136,6 +155,7 @@ def train(cfg: TrainConfig):
     data = prepare_data(cfg, log=print if main else None)
     model, tokenizer = build_model(cfg, data.texts, out / "state" if resume else None)
     set_trainable(model, cfg.freeze)
+    teacher = load_teacher(cfg, model, tokenizer, accelerator.device) if cfg.teacher else None
     if main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, ensure_ascii=False) + "\n")
@@ -177,9 +197,16 @@ def train(cfg: TrainConfig):
         for images, line_widths, tokens in loader:
             images, line_widths, tokens = (t.to(accelerator.device) for t in (images, line_widths, tokens))
             with accelerator.accumulate(model):
-                logits = model(images, line_widths, tokens[:, :-1])
-                loss = F.cross_entropy(logits.float().transpose(1, 2), tokens[:, 1:], ignore_index=PAD,
-                                       label_smoothing=cfg.label_smoothing)
+                if teacher is not None:
+                    class_logits, dist_logits = model(images, line_widths, tokens[:, :-1], distillation=True)
+                    loss = distillation_loss(class_logits, dist_logits,
+                                             teacher_logits(teacher, images, line_widths, tokens[:, :-1]),
+                                             tokens[:, 1:], cfg.distill, cfg.distill_temperature, cfg.distill_alpha,
+                                             cfg.label_smoothing)
+                else:
+                    logits = model(images, line_widths, tokens[:, :-1])
+                    loss = F.cross_entropy(logits.float().transpose(1, 2), tokens[:, 1:], ignore_index=PAD,
+                                           label_smoothing=cfg.label_smoothing)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and cfg.clip:
                     accelerator.clip_grad_norm_(model.parameters(), cfg.clip)
