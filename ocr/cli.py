@@ -55,6 +55,7 @@ def add_eval(sub):
     p.add_argument("--beams", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N lines")
+    p.add_argument("--where", nargs="+", help="keep manifest rows with field=value, e.g. has_greek=false")
     p.add_argument("--unicode", default="NFC", choices=["NFC", "NFKC", "NFD", "NFKD", "none"])
     p.add_argument("--ignore-case", action="store_true")
     p.add_argument("--collapse-whitespace", action="store_true")

@@ -14,12 +14,12 @@ from .metrics import load_mapping, normalize
 from .pipeline import load_recognizer
 
 
-def load_lines(paths, limit: int):
+def load_lines(paths, limit: int = 0, where=None):
     """(images, texts, names, problems) from any source the training readers take; bad files are skipped."""
     from training.dataset import load_line
-    from training.readers import read_sources
+    from training.readers import parse_where, read_sources
 
-    result = read_sources(paths)
+    result = read_sources(paths, parse_where(where))
     samples = result.samples[:limit] if limit else result.samples
     images, texts, names, problems = [], [], [], list(result.problems)
     for s in tqdm(samples, desc="loading", unit="line", disable=len(samples) < 500, file=sys.stderr):
@@ -57,7 +57,7 @@ def evaluate_command(args) -> int:
                         collapse_whitespace=args.collapse_whitespace, remove_punctuation=args.ignore_punctuation,
                         mapping=mapping)
     recognizer = load_recognizer(args.model, args.device)
-    images, texts, names, problems = load_lines(args.data, args.limit)
+    images, texts, names, problems = load_lines(args.data, args.limit, args.where)
     for p in problems:
         print(f"skipped: {p}", file=sys.stderr)
     if not images:

@@ -75,3 +75,12 @@ def test_broken_xml_and_unknown_sources_are_one_sentence(tmp_path):
     assert "no such file" in read_source(tmp_path / "missing.jsonl").problems[0]
     (tmp_path / "notes.txt").write_text("x")
     assert "not a folder, manifest" in read_source(tmp_path / "notes.txt").problems[0]
+
+
+def test_manifest_rows_can_be_selected_by_field(tmp_path):
+    from training.readers import parse_where
+
+    paths = manifests(tmp_path)
+    where = parse_where(["page_id=p1"])
+    assert where == {"page_id": "p1"} and parse_where(["has_greek=false"]) == {"has_greek": False}
+    assert [s.text for s in read_source(paths["jsonl"], where).samples] == WORDS[1::2]

@@ -22,6 +22,8 @@ class TrainConfig:
     max_length: int = field(default=160, metadata={"help": "most tokens per line, [BOS] and [EOS] included"})
     tokenizer: str = field(default="char", metadata={"help": "char, or bpe:N for a BPE vocabulary of N tokens"})
     # data
+    where: List[str] = field(default_factory=list, metadata={"help": "keep manifest rows with field=value, e.g. "
+                                                                     "has_greek=false"})
     synthetic: int = field(default=0, metadata={"help": "synthetic lines added to the training data"})
     synthetic_styles: List[str] = field(default_factory=lambda: ["print", "typewriter"])
     synthetic_val: int = field(default=0, metadata={"help": "synthetic validation lines (a separate seed)"})

@@ -87,7 +87,22 @@ def manifest_rows(path: Path) -> List[dict]:
         return list(csv.DictReader(f))
 
 
-def read_manifest(path: Path) -> ReadResult:
+def parse_where(conditions) -> dict:
+    """["has_greek=false", "split=train"] -> {"has_greek": False, "split": "train"} (values read as JSON if they can)."""
+    where = {}
+    for condition in conditions or []:
+        key, sep, value = condition.partition("=")
+        if not sep:
+            raise ValueError(f"--where {condition!r}: write it as field=value, e.g. has_greek=false.")
+        try:
+            where[key] = json.loads(value)
+        except json.JSONDecodeError:
+            where[key] = value
+    return where
+
+
+def read_manifest(path: Path, where: dict = None) -> ReadResult:
+    """Lines of a manifest; `where` keeps only rows whose fields equal its values (rows without the field stay)."""
     result = ReadResult()
     try:
         rows = manifest_rows(path)
@@ -95,6 +110,8 @@ def read_manifest(path: Path) -> ReadResult:
         result.problems.append(str(e) if isinstance(e, ValueError) else f"{path}: not UTF-8; re-save it as UTF-8.")
         return result
     for n, row in enumerate(rows, 1):
+        if any(k in row and row[k] != v for k, v in (where or {}).items()):
+            continue
         if "image" not in row or "text" not in row:
             result.problems.append(f"{path}:{n}: needs an 'image' and a 'text' field.")
             continue
@@ -109,7 +126,7 @@ def read_manifest(path: Path) -> ReadResult:
     return result
 
 
-def read_source(path) -> ReadResult:
+def read_source(path, where: dict = None) -> ReadResult:
     """Any one source: a folder (of gt pairs or, if it has none, of PAGE/ALTO files), a manifest, or a PAGE/ALTO
     file."""
     path = Path(path)
@@ -122,7 +139,7 @@ def read_source(path) -> ReadResult:
     if not path.exists():
         return ReadResult(problems=[f"{path}: no such file or folder."])
     if path.suffix.lower() in (".jsonl", ".tsv", ".csv"):
-        return read_manifest(path)
+        return read_manifest(path, where)
     if path.suffix.lower() == ".xml":
         return read_page_file(path)
     return ReadResult(problems=[f"{path}: not a folder, manifest (.jsonl, .tsv, .csv) or PAGE/ALTO .xml file."])
@@ -146,8 +163,8 @@ def read_page_file(path: Path) -> ReadResult:
     return result
 
 
-def read_sources(paths) -> ReadResult:
+def read_sources(paths, where: dict = None) -> ReadResult:
     result = ReadResult()
     for p in paths:
-        result += read_source(p)
+        result += read_source(p, where)
     return result

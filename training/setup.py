@@ -13,7 +13,7 @@ from ocr.tokenizer import TextTokenizer
 
 from .config import TrainConfig
 from .dataset import load_line
-from .readers import read_sources
+from .readers import parse_where, read_sources
 
 
 @dataclass
@@ -39,8 +39,8 @@ def split_by_group(samples, fraction: float, seed: int):
     return [s for s in samples if s.group not in held], [s for s in samples if s.group in held]
 
 
-def read_or_fail(paths, what: str, log):
-    result = read_sources(paths)
+def read_or_fail(paths, what: str, log, where=None):
+    result = read_sources(paths, where)
     if result.problems and log:
         log(f"{what}: {len(result.problems)} problem(s) skipped (see `vitocr data check`), e.g.:")
         for p in result.problems[:5]:
@@ -52,8 +52,9 @@ def read_or_fail(paths, what: str, log):
 
 def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
     data = TrainingData()
-    train = read_or_fail(cfg.train, "training", log) if cfg.train else []
-    val = read_or_fail(cfg.val, "validation", log) if cfg.val else []
+    where = parse_where(cfg.where)
+    train = read_or_fail(cfg.train, "training", log, where) if cfg.train else []
+    val = read_or_fail(cfg.val, "validation", log, where) if cfg.val else []
     if train and not cfg.val and cfg.val_fraction > 0:
         train, val = split_by_group(train, cfg.val_fraction, cfg.seed)
     data.train.append(train)
