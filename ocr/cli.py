@@ -100,6 +100,23 @@ def run_data_check(args) -> int:
     return 1 if report.problems else 0
 
 
+def add_ui(sub):
+    p = sub.add_parser("ui", help="read and correct pages in the browser (needs: pip install 'vitocr[ui]')",
+                       description="Start the correction app: read pages, fix the text, download it or keep the "
+                                   "corrected lines as training data.")
+    p.add_argument("--model", help="bundled model or a model folder to start with; default: printed")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--max-upload-mb", type=int, default=100, help="largest file the app accepts")
+    p.add_argument("--headless", action="store_true", help="do not open a browser window")
+    p.set_defaults(run=run_ui)
+
+
+def run_ui(args) -> int:
+    from ui.launch import launch
+
+    return launch(args.model, args.port, args.max_upload_mb, args.headless)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vitocr", description="OCR with vision transformers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +124,7 @@ def main(argv=None) -> int:
     add_train(sub)
     add_eval(sub)
     add_data(sub)
+    add_ui(sub)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -1,7 +1,7 @@
 """Pages in, Document out: load pages, find lines (or take them from PAGE/ALTO), read them in width-sorted batches
 across pages, attach the text to the lines."""
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional, Union
+from typing import Callable, Iterable, List, Optional, Tuple, Union
 
 from PIL import Image
 
@@ -67,25 +67,34 @@ def lines_from_xml(page: PageImage, xml_path):
     return list(regions.values()), crop
 
 
-def read_pages(pages: List[PageImage], recognizer: Recognizer, beams: int, batch_size: int, lines_from=None,
+def find_lines(page: PageImage, lines_from=None) -> Tuple[Page, List[Image.Image]]:
+    """The page's regions and lines, text still empty, and each line's image in `page.lines` order."""
+    regions, line_image = segment(page, lines_from)
+    found = Page(page.image.width, page.image.height, regions, page.source, Path(page.source.split("#")[0]).name,
+                 page.dpi)
+    return found, [line_image(line) for line in found.lines]
+
+
+def read_found(found: List[Tuple[Page, List[Image.Image]]], recognizer: Recognizer, beams: int, batch_size: int,
                progress: Optional[Callable[[int], None]] = None) -> List[Page]:
-    """Segment every page, then read all their lines together: batches mix lines of similar width from all pages."""
-    results, crops, targets = [], [], []
-    for p in pages:
-        regions, line_image = segment(p, lines_from)
-        page = Page(p.image.width, p.image.height, regions, p.source, Path(p.source.split("#")[0]).name, p.dpi)
-        for line in page.lines:
-            crops.append(line_image(line))
-            targets.append(line)
-        results.append(page)
+    """Read the lines of several pages together (batches mix similar widths from all pages); lines that read empty
+    are noise, not text, and are dropped with regions left without lines."""
+    targets = [line for page, _ in found for line in page.lines]
+    crops = [image for _, images in found for image in images]
     for line, result in zip(targets, recognizer.recognize(crops, beams=beams, batch_size=batch_size,
                                                           progress=progress)):
         line.text, line.confidence, line.char_confidences = result.text, result.confidence, result.char_confidences
-    for page in results:  # a region whose lines all read empty is noise, not text
-        page.regions = [r for r in page.regions if any(l.text.strip() for l in r.lines)]
+    pages = [page for page, _ in found]
+    for page in pages:
         for region in page.regions:
             region.lines = [l for l in region.lines if l.text.strip()]
-    return results
+        page.regions = [r for r in page.regions if r.lines]
+    return pages
+
+
+def read_pages(pages: List[PageImage], recognizer: Recognizer, beams: int, batch_size: int, lines_from=None,
+               progress: Optional[Callable[[int], None]] = None) -> List[Page]:
+    return read_found([find_lines(p, lines_from) for p in pages], recognizer, beams, batch_size, progress)
 
 
 def transcribe(inputs: Union[str, Path, Iterable], model=None, device: str = "auto", beams: int = 4,

@@ -1,0 +1,197 @@
+"""Text lines inside one block of a straightened page.
+
+Line centres are the peaks of a smoothed profile of where the components' vertical centres are (weighted by
+width, so a short line beside a long one still makes its own peak; a component taller than a letter is spread over
+its rows like its ink, so two lines touching through a descender still make two peaks). Each component goes to
+the line its vertical centre falls in; one reaching well across a valley (a descender touching the ascender below)
+is cut there. A line is then broken at gaps too wide for a word space (columns the block finder missed), and small
+marks (dots, commas) join the line they sit in.
+"""
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from .blocks import Components
+
+SMOOTHING = 0.25  # sigma of the profile smoothing, in text heights
+MIN_PITCH = 0.8  # two peaks closer than this are one line
+VALLEY = 0.5  # a valley must fall below this share of the lower peak to separate lines
+CUT_REACH = 0.5  # a component is cut at a valley when it reaches this far on both sides...
+CUT_HEIGHT = 1.3  # ...and is at least this tall
+LINE_BREAK = 4.0  # a horizontal gap this wide ends a line (wider than after a paragraph number)
+MIN_LINE_HEIGHT = 0.6  # lines of ink lower than this (and short) are blots, not text
+SMALL_REACH = (1.0, 0.3)  # how far (x, y) outside a line's box a small mark may sit and still join it
+PADDING = 0.3  # added around each line's ink
+BIN = 1.0  # width of the columns of the line outline, in text heights
+
+
+@dataclass
+class LineParts:
+    boxes: List[tuple] = field(default_factory=list)  # the ink boxes of the line: components or pieces of them
+    baseline_y: float = 0.0
+
+    @property
+    def box(self):
+        b = np.array(self.boxes)
+        return b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+
+
+def _peaks(profile: np.ndarray, height: float) -> List[int]:
+    inner = (profile[1:-1] > profile[:-2]) & (profile[1:-1] >= profile[2:])
+    peaks = [i + 1 for i in np.flatnonzero(inner)]
+    if len(profile) > 1 and profile[0] > profile[1]:
+        peaks.insert(0, 0)
+    if len(profile) > 1 and profile[-1] > profile[-2]:
+        peaks.append(len(profile) - 1)
+    peaks = [p for p in peaks if profile[p] > 1e-6 * profile.max()]
+    merged = True
+    while merged and len(peaks) > 1:  # join neighbours too close or without a deep valley between, keep the higher
+        merged = False
+        for i in range(len(peaks) - 1):
+            a, b = peaks[i], peaks[i + 1]
+            if b - a < MIN_PITCH * height or profile[a:b + 1].min() > VALLEY * min(profile[a], profile[b]):
+                peaks[i:i + 2] = [a if profile[a] >= profile[b] else b]
+                merged = True
+                break
+    return peaks
+
+
+def _valleys(profile: np.ndarray, peaks: List[int]) -> np.ndarray:
+    """The lowest point between each pair of neighbouring peaks (the middle of a flat bottom)."""
+    out = []
+    for a, b in zip(peaks, peaks[1:]):
+        between = profile[a:b + 1]
+        lowest = np.flatnonzero(between <= between.min() + 1e-9)
+        out.append(a + (lowest[0] + lowest[-1]) / 2)
+    return np.array(out)
+
+
+def _cut(comps: Components, i: int, cuts: np.ndarray) -> List[tuple]:
+    """The ink boxes of component i between consecutive cut rows (page coordinates)."""
+    x0, y0, x1, y1 = comps.boxes[i]
+    ink = comps.labels[y0:y1, x0:x1] == i + 1
+    pieces = []
+    for top, bottom in zip(np.r_[y0, cuts], np.r_[cuts, y1]):
+        rows = ink[int(top) - y0:int(bottom) - y0]
+        ys, xs = np.nonzero(rows)
+        if len(ys):
+            pieces.append((x0 + xs.min(), int(top) + ys.min(), x0 + xs.max() + 1, int(top) + ys.max() + 1))
+    return pieces
+
+
+def _break_wide_gaps(boxes: List[tuple], height: float) -> List[List[tuple]]:
+    boxes = sorted(boxes)
+    groups, right = [[boxes[0]]], boxes[0][2]
+    for b in boxes[1:]:
+        if b[0] - right >= LINE_BREAK * height:
+            groups.append([])
+        groups[-1].append(b)
+        right = max(right, b[2])
+    return groups
+
+
+def _baseline(boxes: List[tuple], height: float) -> float:
+    """Median bottom of the letter-sized boxes: descenders are a minority."""
+    bottoms = [b[3] for b in boxes if b[3] - b[1] >= 0.5 * height] or [b[3] for b in boxes]
+    return float(np.median(bottoms))
+
+
+def _profile(comps: Components, block: np.ndarray, top: int, bottom: int, height: float) -> np.ndarray:
+    """How much text is centred on each row of the block: every component adds its width, at its centre if it is
+    of letter height, spread like its ink over its rows if taller (a heading letter, two lines touching)."""
+    profile = np.zeros(bottom - top)
+    boxes = comps.boxes[block]
+    widths = (boxes[:, 2] - boxes[:, 0]).astype(np.float64)
+    tall = boxes[:, 3] - boxes[:, 1] >= CUT_HEIGHT * height
+    centres = ((boxes[~tall, 1] + boxes[~tall, 3]) // 2 - top).astype(np.int64)
+    np.add.at(profile, centres, widths[~tall])
+    for i, (x0, y0, x1, y1), width in zip(block[tall], boxes[tall], widths[tall]):
+        rows = (comps.labels[y0:y1, x0:x1] == i + 1).sum(axis=1)
+        profile[y0 - top:y1 - top] += width * rows / rows.sum()
+    return profile
+
+
+def find_lines(comps: Components, block: np.ndarray, height: float) -> List[LineParts]:
+    """Lines of one block (indices of its text components) in reading order: top to bottom, then left to right."""
+    boxes = comps.boxes[block]
+    top, bottom = boxes[:, 1].min(), boxes[:, 3].max()
+    profile = gaussian_filter1d(_profile(comps, block, top, bottom, height), max(1.0, SMOOTHING * height),
+                                mode="constant")
+    valleys = top + _valleys(profile, _peaks(profile, height))
+
+    bands = [[] for _ in range(len(valleys) + 1)]
+    for i, box in zip(block, boxes):
+        reach = CUT_REACH * height
+        cuts = valleys[(valleys > box[1] + reach) & (valleys < box[3] - reach)]
+        pieces = _cut(comps, i, np.round(cuts)) if len(cuts) and box[3] - box[1] >= CUT_HEIGHT * height else [box]
+        for piece in pieces:
+            bands[np.searchsorted(valleys, (piece[1] + piece[3]) / 2)].append(tuple(int(v) for v in piece))
+    lines = []
+    for band in bands:
+        if band:
+            lines += [LineParts(g, _baseline(g, height)) for g in _break_wide_gaps(band, height)]
+    return [line for line in lines if _is_text(line.box, height)]
+
+
+def _is_text(box, height: float) -> bool:
+    """False for a lone blot lower than a small letter and not long: noise, or a stray mark."""
+    return box[3] - box[1] >= MIN_LINE_HEIGHT * height or box[2] - box[0] >= 2 * height
+
+
+def attach_small(lines: List[LineParts], small_boxes: np.ndarray, height: float) -> None:
+    """Give each small mark to the line whose box (widened by SMALL_REACH) holds its centre; the rest is noise."""
+    if not lines or len(small_boxes) == 0:
+        return
+    line_boxes = np.array([line.box for line in lines], dtype=np.float64)
+    reach_x, reach_y = SMALL_REACH[0] * height, SMALL_REACH[1] * height
+    cx = (small_boxes[:, 0] + small_boxes[:, 2]) / 2
+    cy = (small_boxes[:, 1] + small_boxes[:, 3]) / 2
+    inside = ((cx[:, None] >= line_boxes[None, :, 0] - reach_x) & (cx[:, None] < line_boxes[None, :, 2] + reach_x)
+              & (cy[:, None] >= line_boxes[None, :, 1] - reach_y) & (cy[:, None] < line_boxes[None, :, 3] + reach_y))
+    distance = np.abs(cy[:, None] - (line_boxes[None, :, 1] + line_boxes[None, :, 3]) / 2)
+    distance[~inside] = np.inf
+    for mark, line in enumerate(distance.argmin(axis=1)):
+        if np.isfinite(distance[mark, line]):
+            lines[line].boxes.append(tuple(int(v) for v in small_boxes[mark]))
+
+
+def outline(line: LineParts, height: float):
+    """(box, polygon) of a line: the box around its ink and the upper/lower envelope of its boxes, both padded."""
+    boxes = np.array(line.boxes)
+    pad = max(1, round(PADDING * height))
+    x0, y0, x1, y1 = line.box
+    edges = np.r_[np.arange(x0, x1, max(2, round(BIN * height))), x1]
+    tops, bottoms = np.full(len(edges) - 1, np.nan), np.full(len(edges) - 1, np.nan)
+    for k, (left, right) in enumerate(zip(edges, edges[1:])):
+        over = boxes[(boxes[:, 0] < right) & (boxes[:, 2] > left)]
+        if len(over):
+            tops[k], bottoms[k] = over[:, 1].min(), over[:, 3].max()
+    columns, known = np.arange(len(tops)), np.flatnonzero(~np.isnan(tops))
+    tops, bottoms = np.interp(columns, known, tops[known]), np.interp(columns, known, bottoms[known])  # word gaps
+    # No notches: each column reaches as far as its neighbours, and at least a letter's height above the baseline
+    # (a column holding only a full stop would otherwise dip to the baseline).
+    tops = np.minimum.reduce([tops, np.r_[tops[0], tops[:-1]], np.r_[tops[1:], tops[-1]]])
+    bottoms = np.maximum.reduce([bottoms, np.r_[bottoms[0], bottoms[:-1]], np.r_[bottoms[1:], bottoms[-1]]])
+    tops = np.floor(np.clip(np.minimum(tops, line.baseline_y - height), y0, None)) - pad
+    bottoms = np.ceil(np.clip(np.maximum(bottoms, line.baseline_y), None, y1)) + pad
+    lefts, rights = edges[:-1].copy(), edges[1:].copy()
+    lefts[0], rights[-1] = x0 - pad, x1 + pad
+    upper = [p for l, r, t in zip(lefts, rights, tops) for p in ((l, t), (r, t))]
+    lower = [p for l, r, b in zip(lefts, rights, bottoms) for p in ((l, b), (r, b))]
+    return (x0 - pad, y0 - pad, x1 + pad, y1 + pad), _simplify(upper + lower[::-1])
+
+
+def _simplify(points):
+    """Drop repeated points and the middle of three points on one horizontal or vertical line."""
+    out = []
+    for p in points:
+        p = (int(p[0]), int(p[1]))
+        if out and out[-1] == p:
+            continue
+        if len(out) >= 2 and (out[-2][0] == out[-1][0] == p[0] or out[-2][1] == out[-1][1] == p[1]):
+            out[-1] = p
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,68 @@
+"""The sidebar: which model, device, beam width and review threshold; the model is loaded once per process."""
+from dataclasses import dataclass
+from typing import Optional
+
+import streamlit as st
+import torch
+
+from ocr.errors import VitocrError
+from ocr.pipeline import load_recognizer, model_path
+from ocr.recognizer import Recognizer
+
+from .models import FOLDER_CHOICE, bundled_models, model_choices, preselected_model
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str  # a bundled name or a folder path; "" when none is chosen yet
+    device: str
+    beams: int
+    threshold: float  # words below this confidence are highlighted
+
+    @property
+    def reading(self) -> tuple:
+        """What the text depends on: changing these means reading the pages again."""
+        return self.model, self.device, self.beams
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model…")  # a model is large: keep few in memory
+def cached_recognizer(folder: str, device: str) -> Recognizer:
+    return load_recognizer(folder, device)
+
+
+def choose_model() -> str:
+    choices = model_choices()
+    wanted = preselected_model()
+    index = choices.index(wanted) if wanted in choices else len(choices) - 1 if wanted else 0
+    choice = st.selectbox("Model", choices, index=index, key="model_choice")
+    if choice != FOLDER_CHOICE:
+        return choice
+    if not bundled_models():
+        st.info("No bundled model is installed yet (the `printed` model ships once it is trained). "
+                "Give the path of a model folder: one holding config.json, model.safetensors and tokenizer.json.")
+    folder = st.text_input("Model folder", value=wanted if wanted not in choices else "", key="model_folder",
+                           placeholder="path/to/model")
+    return folder.strip()
+
+
+def settings_sidebar() -> Settings:
+    with st.sidebar:
+        st.header("Settings")
+        model = choose_model()
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        device = st.selectbox("Device", devices, index=len(devices) - 1, key="device")
+        beams = st.slider("Beam width", 1, 8, 4, key="beams", help="1 reads fastest; wider beams read a little better")
+        threshold = st.slider("Highlight words below confidence", 0.0, 1.0, 0.8, 0.05, key="threshold")
+    return Settings(model, device, beams, threshold)
+
+
+def load_model(settings: Settings) -> Optional[Recognizer]:
+    """The recogniser, or None after saying why there is none."""
+    if not settings.model:
+        st.warning("Choose a model in the sidebar to read pages.")
+        return None
+    try:
+        return cached_recognizer(str(model_path(settings.model)), settings.device)
+    except VitocrError as e:
+        st.error(str(e))
+        return None
