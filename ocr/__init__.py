@@ -1,6 +1,7 @@
 """vitocr: TrOCR-style OCR with vision encoders written from scratch.
 
     import ocr
+    doc = ocr.transcribe("scan.pdf")             # pages -> regions -> lines with text and confidences
     reader = ocr.Recognizer.load("path/to/model")
     lines = reader.recognize([PIL.Image.open("line.png")], beams=4)
 
@@ -11,7 +12,7 @@ import importlib
 _EXPORTS = {
     "DecoderConfig": "decoder", "LineResult": "recognizer", "ModelConfig": "model", "OCRModel": "model",
     "Recognizer": "recognizer", "TextTokenizer": "tokenizer", "VitocrError": "errors", "load_model": "checkpoint",
-    "save_model": "checkpoint",
+    "save_model": "checkpoint", "transcribe": "pipeline", "Document": "document",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,0 +1,95 @@
+"""`vitocr transcribe` and `ocr.transcribe`: pages in, every format out; a bad file is reported and skipped."""
+import json
+
+import pytest
+
+import ocr
+from ocr import save_model
+from ocr.cli import main
+from ocr.document import Document
+from ocr.layout_xml import read_layout_xml
+
+from conftest import tiny_model
+from fixtures import page_image
+
+
+@pytest.fixture
+def model(tmp_path, tokenizer):
+    save_model(tmp_path / "model", tiny_model(tokenizer), tokenizer)
+    return tmp_path / "model"
+
+
+@pytest.fixture
+def pages(tmp_path):
+    texts = ["the first line", "a second line", "and a third"]
+    image, boxes = page_image(texts)
+    image.save(tmp_path / "page.png")
+    image.save(tmp_path / "doc.pdf", save_all=True, append_images=[image], resolution=150)
+    return tmp_path, boxes
+
+
+def test_python_api_returns_the_document(model, pages):
+    folder, boxes = pages
+    doc = ocr.transcribe(folder / "page.png", model=model, beams=2)
+    assert isinstance(doc, Document) and len(doc.pages) == 1
+    page = doc.pages[0]
+    assert (page.width, page.height, page.source) == (600, 200, str(folder / "page.png"))
+    for line in page.lines:  # an untrained model writes something; every line keeps its geometry and scores
+        assert len(line.char_confidences) == len(line.text) and 0 < line.confidence <= 1
+    assert len(page.lines) <= len(boxes)
+
+
+def test_pdf_pages_and_every_format(model, pages):
+    folder, _ = pages
+    out = folder / "out"
+    assert main(["transcribe", str(folder / "doc.pdf"), "--model", str(model), "-o", str(out), "--beams", "1",
+                 "--format", "txt,json,hocr,alto,page,pdf"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["doc.alto.p001.xml", "doc.alto.p002.xml", "doc.hocr", "doc.json", "doc.page.p001.xml",
+                     "doc.page.p002.xml", "doc.pdf", "doc.txt"]
+    doc = Document.from_dict(json.loads((out / "doc.json").read_text()))
+    assert [p.source.rsplit("#", 1)[1] for p in doc.pages] == ["1", "2"]
+    layout = read_layout_xml(out / "doc.page.p002.xml")
+    assert [l.text for l in layout.lines] == [l.text for l in doc.pages[1].lines]
+
+
+def test_lines_can_come_from_a_page_xml(model, tmp_path):
+    from ocr.pages import iter_pages
+    from ocr.pipeline import find_lines
+
+    from fixtures import page_xml, render
+
+    xml = page_xml(tmp_path, ["first", "second line", "third"], name="scan")
+    page = next(iter_pages(tmp_path / "scan.png"))
+    found, images = find_lines(page, lines_from=xml)
+    assert [l.box for l in found.lines] == [l.box for l in read_layout_xml(xml).lines]
+    assert images[1].tobytes() == render("second line").tobytes()  # exactly the line's pixels
+    doc = ocr.transcribe(tmp_path / "scan.png", model=model, beams=1, lines_from=xml)
+    assert {l.box for l in doc.pages[0].lines} <= {l.box for l in found.lines}
+
+
+def test_a_bad_file_is_reported_and_the_others_are_written(model, pages, capsys):
+    folder, _ = pages
+    (folder / "broken.png").write_bytes(b"not an image")
+    out = folder / "out"
+    code = main(["transcribe", str(folder / "broken.png"), str(folder / "page.png"), "--model", str(model),
+                 "-o", str(out), "--beams", "1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "broken.png: not a readable image" in err and "1 of 2 file(s) could not be read" in err
+    assert (out / "page.txt").exists()
+
+
+def test_unknown_model_and_format_are_one_sentence(pages, capsys):
+    folder, _ = pages
+    assert main(["transcribe", str(folder / "page.png"), "--model", "nosuchmodel"]) == 2
+    assert "no model named 'nosuchmodel'" in capsys.readouterr().err
+    assert main(["transcribe", str(folder / "page.png"), "--format", "docx", "-o", str(folder)]) == 2
+    assert "--format docx: choose from" in capsys.readouterr().err
+
+
+def test_an_empty_page_gives_no_lines(model, tmp_path):
+    from PIL import Image
+
+    Image.new("L", (400, 300), 240).save(tmp_path / "blank.png")
+    doc = ocr.transcribe(tmp_path / "blank.png", model=model)
+    assert doc.pages[0].lines == [] and doc.text == ""
