@@ -18,7 +18,8 @@ def next_logprobs(model, tokens, state, min_length: int = 0):
     """log p of the next token for every hypothesis; [PAD] and [BOS] are never generated, [EOS] not before
     `min_length` tokens."""
     logits = model.decoder.step(tokens, state).float()
-    logits[:, [PAD, BOS]] = float("-inf")
+    logits[:, PAD] = float("-inf")
+    logits[:, BOS] = float("-inf")
     if state.position <= min_length:
         logits[:, EOS] = float("-inf")
     return F.log_softmax(logits, dim=-1)
