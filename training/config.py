@@ -26,6 +26,8 @@ class TrainConfig:
                                                                      "has_greek=false"})
     synthetic: int = field(default=0, metadata={"help": "synthetic lines added to the training data"})
     synthetic_styles: List[str] = field(default_factory=lambda: ["print", "typewriter"])
+    synthetic_max_chars: int = field(default=80, metadata={"help": "longest synthetic line; short lines first make "
+                                                                   "a from-scratch model find the text sooner"})
     synthetic_val: int = field(default=0, metadata={"help": "synthetic validation lines (a separate seed)"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of page groups held out when --val is empty"})
     val_lines: int = field(default=1000, metadata={"help": "most validation lines decoded at each validation"})

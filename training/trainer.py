@@ -169,7 +169,7 @@ def train(cfg: TrainConfig):
     sampler = WidthBucketSampler(widths, cfg.batch_size, cfg.seed, accelerator.process_index,
                                  accelerator.num_processes)
     optimizer = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98))
-    progress = {"step": 0, "epoch": 0, "batch": 0, "best_cer": float("inf"), "stale": 0, "lines": 0}
+    progress = {"step": 0, "epoch": 0, "batch": 0, "best_cer": float("inf"), "stale": 0}
     ema_state = None
     if resume:
         progress, ema_state = load_state(out / "state", optimizer)
