@@ -12,6 +12,7 @@ from pathlib import Path
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .atomic import UMASK
 from .errors import VitocrError
 from .model import ModelConfig, OCRModel
 from .tokenizer import TextTokenizer
@@ -27,6 +28,8 @@ def atomic_folder(folder):
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         yield tmp
+        for path in [tmp, *tmp.iterdir()]:  # mkdtemp makes the folder private; a model folder is not
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~UMASK)
         replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

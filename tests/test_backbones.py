@@ -89,7 +89,8 @@ def test_forward_backward(encoder):
     images, widths = lines(encoder, [256, 128])
     features, mask = encoder(images, widths)
     assert features.shape[::2] == (2, encoder.dim) and mask.shape == features.shape[:2]
-    assert mask[0].all() and 0 < mask[1].sum() < mask.shape[1]
+    grid = slice(encoder.prefix_tokens, None)  # the patch tokens; DeiT's [DIST] is hidden from the decoder
+    assert mask[0, grid].all() and 0 < mask[1, grid].sum() < mask.shape[1] - encoder.prefix_tokens
     features[mask].pow(2).mean().backward()
     assert all(p.grad is not None for p in encoder.parameters() if p.requires_grad)
 
@@ -125,7 +126,7 @@ def test_encoder_accepts_wider_lines_after_resize(encoder):
         before = encoder.pos_embed.detach().clone()
     encoder.resize_width(512)
     features, mask = encoder(images, widths)
-    assert mask.all() and encoder.max_width == 512
+    assert mask[:, encoder.prefix_tokens:].all() and encoder.max_width == 512
     if hasattr(encoder, "pos_embed"):  # E_pos is interpolated bicubically over the 2-D grid, not padded
         assert encoder.pos_embed.shape[-1] == 2 * before.shape[-1]
         expected = F.interpolate(before, size=encoder.pos_embed.shape[-2:], mode="bicubic", align_corners=False)
