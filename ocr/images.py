@@ -5,7 +5,8 @@ our own pixel limit applies.
 """
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 from .errors import VitocrError
 
@@ -26,3 +27,15 @@ def load_image(path, mode: str = "L") -> Image.Image:
         raise VitocrError(f"{path}: no such file.") from None
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as e:
         raise VitocrError(f"{path}: not a readable image ({e}); check the file or convert it to PNG.") from None
+
+
+def cut_line(page: Image.Image, box, polygon=None) -> Image.Image:
+    """A line's box from its page; with a polygon, what lies outside the outline becomes the paper colour."""
+    line = page.crop(tuple(box))
+    if polygon:
+        x0, y0 = box[:2]
+        mask = Image.new("L", line.size, 0)
+        ImageDraw.Draw(mask).polygon([(x - x0, y - y0) for x, y in polygon], fill=255)
+        paper = Image.new("L", line.size, int(np.percentile(np.asarray(line), 75)))
+        line = Image.composite(line, paper, mask)
+    return line

@@ -7,6 +7,7 @@ from PIL import Image
 
 from .document import Document, Line, Page, Region
 from .errors import VitocrError
+from .images import cut_line
 from .pages import PageImage, expand_inputs, iter_pages
 from .recognizer import Recognizer
 
@@ -61,10 +62,7 @@ def lines_from_xml(page: PageImage, xml_path):
         region.box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
                       max(b[3] for b in boxes))
 
-    def crop(line: Line) -> Image.Image:
-        return page.image.crop(line.box)
-
-    return list(regions.values()), crop
+    return list(regions.values()), lambda line: cut_line(page.image, line.box, line.polygon)
 
 
 def find_lines(page: PageImage, lines_from=None) -> Tuple[Page, List[Image.Image]]:

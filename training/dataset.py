@@ -3,11 +3,10 @@ import random
 from functools import lru_cache
 from typing import List, Optional, Sequence
 
-import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from ocr.images import load_image
+from ocr.images import cut_line, load_image
 from ocr.preprocess import collate_lines, line_to_tensor
 from ocr.tokenizer import BOS, EOS, PAD
 
@@ -23,15 +22,7 @@ def load_line(sample: LineSample) -> Image.Image:
     """The line image of a sample: a file of its own, or a box (and polygon) cut from its page."""
     if sample.crop is None:
         return load_image(sample.image)
-    page = load_page(sample.image)
-    line = page.crop(sample.crop)
-    if sample.polygon:  # keep only the line's outline; the rest becomes its paper colour
-        x0, y0 = sample.crop[:2]
-        mask = Image.new("L", line.size, 0)
-        ImageDraw.Draw(mask).polygon([(x - x0, y - y0) for x, y in sample.polygon], fill=255)
-        paper = Image.new("L", line.size, int(np.percentile(np.asarray(line), 75)))
-        line = Image.composite(line, paper, mask)
-    return line
+    return cut_line(load_page(sample.image), sample.crop, sample.polygon)
 
 
 class LineDataset(torch.utils.data.Dataset):

@@ -6,6 +6,7 @@ Run folder (`--output`):
   best/ last/         model folders (config.json, model.safetensors, tokenizer.json) ready for `vitocr transcribe`
   log.csv, tb/        per-step loss and lr, per-validation CER/WER (TensorBoard when it is installed)
 """
+import contextlib
 import csv
 import json
 import math
@@ -110,19 +111,15 @@ class EMA:
             else:
                 self.shadow[k].copy_(v)
 
+    @contextlib.contextmanager
     def swapped_into(self, model):
-        """Context: model holds the EMA weights inside, its own weights again after."""
-        ema = self
-
-        class Swap:
-            def __enter__(self):
-                self.saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                model.load_state_dict(ema.shadow)
-
-            def __exit__(self, *exc):
-                model.load_state_dict(self.saved)
-
-        return Swap()
+        """Inside the block the model holds the EMA weights, its own weights again after."""
+        saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(self.shadow)
+        try:
+            yield
+        finally:
+            model.load_state_dict(saved)
 
 
 def load_teacher(cfg, model, tokenizer, device):
@@ -243,26 +240,18 @@ def train(cfg: TrainConfig):
             progress["batch"] = 0
     bar.close()
     if main:
-        with (ema.swapped_into(raw) if ema else _null()):
+        with (ema.swapped_into(raw) if ema else contextlib.nullcontext()):
             save_model(out / "last", raw, tokenizer)
         best = f"best validation CER {progress['best_cer']:.2%} in {out / 'best'}; " if data.val_texts else ""
         print(f"done: step {progress['step']}, {best}last model in {out / 'last'}")
     return progress
 
 
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def evaluate_and_keep_best(cfg, model, tokenizer, data, ema, progress, logger, out, main) -> tuple:
     """Validate on the main process; keep the best model; count evaluations without improvement."""
     if not main or not data.val_texts:
         return float("nan"), False
-    with (ema.swapped_into(model) if ema else _null()):
+    with (ema.swapped_into(model) if ema else contextlib.nullcontext()):
         counts, predictions = validate(model, tokenizer, data.val_images, data.val_texts)
         logger.log(progress["step"], val_cer=counts.cer, val_wer=counts.wer, val_line_acc=counts.line_accuracy)
         samples = "\n".join(f"    ref: {r}\n    hyp: {h}" for r, h in list(zip(data.val_texts, predictions))[:3])
