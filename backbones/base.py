@@ -2,6 +2,8 @@
 import torch
 import torch.nn as nn
 
+from .layers import resize_columns
+
 
 class Encoder(nn.Module):
     """images (B, C, H, W) padded on the right + true widths (B,) -> features (B, N, D) + validity mask (B, N).
@@ -26,8 +28,16 @@ class Encoder(nn.Module):
             raise ValueError(f"image width {images.shape[-1]} is not a multiple of {self.width_multiple}")
 
     def resize_width(self, max_width: int):
-        """Make the encoder accept lines up to `max_width` pixels (interpolating what depends on it)."""
+        """Make the encoder accept lines up to `max_width` pixels: E_pos (if any) is interpolated bicubically to the
+        new number of patch columns."""
+        if max_width % self.width_multiple:
+            raise ValueError(f"max_width {max_width} must be a multiple of {self.width_multiple}")
+        if getattr(self, "pos_embed", None) is not None:
+            with torch.no_grad():
+                self.pos_embed = nn.Parameter(resize_columns(self.pos_embed, max_width // self.patch[1]))
         self.max_width = max_width
+        if getattr(self, "config", None):
+            self.config["max_width"] = max_width
 
 
 def column_mask(widths: torch.Tensor, stride: int, columns: int) -> torch.Tensor:

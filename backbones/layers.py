@@ -85,3 +85,27 @@ class Block(nn.Module):
 def drop_path_rates(rate: float, depth: int) -> list:
     """Stochastic depth grows linearly with depth (DeiT/Swin recipe)."""
     return [rate * i / max(depth - 1, 1) for i in range(depth)]
+
+
+def sincos_1d(positions: int, dim: int) -> torch.Tensor:
+    """(positions, dim): sin in the first half of the channels, cos in the second, at geometric frequencies."""
+    freqs = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float64) / (dim // 2))
+    angles = torch.arange(positions, dtype=torch.float64)[:, None] * freqs[None, :]
+    return torch.cat([angles.sin(), angles.cos()], dim=1).float()
+
+
+def sincos_2d(dim: int, rows: int, cols: int) -> torch.Tensor:
+    """The 2-D sine-cosine position table (1, dim, rows, cols) of MAE (He et al. 2022): half the channels encode the
+    row, half the column (sincos_1d each). Learned E_pos start from it: a random 0.02 start carries almost no
+    position next to the patch features, and the decoder cannot tell where to read next."""
+    if dim % 4:
+        raise ValueError(f"dim {dim} must be a multiple of 4 for the 2-D sine-cosine table")
+    row, col = sincos_1d(rows, dim // 2), sincos_1d(cols, dim // 2)
+    table = torch.cat([row[:, None, :].expand(rows, cols, -1), col[None, :, :].expand(rows, cols, -1)], dim=2)
+    return table.permute(2, 0, 1)[None].contiguous()
+
+
+def resize_columns(table: torch.Tensor, cols: int) -> torch.Tensor:
+    """A (1, D, rows, C) position table bicubically interpolated to `cols` columns."""
+    return F.interpolate(table, size=(table.shape[2], cols), mode="bicubic", align_corners=False)
+

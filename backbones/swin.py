@@ -6,13 +6,16 @@ stages, patch merging concatenates 2x2 neighbours and projects them: resolution 
 For wide, short lines the window is wider than tall and clipped to the rows a stage has; a stage with no more rows than
 its window shifts only horizontally. Padding tokens are zeroed before every merge and masked in every window, so a
 line's features do not depend on the width of its batch.
+Relative position bias only tells a token where its window neighbours are; the decoder must also know where along the
+line a feature lies, so an absolute E_pos (the Swin paper's "ape" option, 2-D sine-cosine start) is added to the patch
+embedding.
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Encoder
-from .layers import MLP, DropPath, MultiHeadSelfAttention, attention_mask, drop_path_rates, pair
+from .layers import MLP, DropPath, MultiHeadSelfAttention, attention_mask, drop_path_rates, pair, sincos_2d
 from .registry import register_encoder
 
 
@@ -111,7 +114,7 @@ class PatchMerging(nn.Module):
 
 class Swin(Encoder):
     def __init__(self, height=32, max_width=1024, patch=4, dim=64, depths=(2, 2, 2), heads=(2, 4, 8), window=(4, 8),
-                 mlp_ratio=4.0, in_chans=1, drop_path=0.0, dropout=0.0):
+                 mlp_ratio=4.0, in_chans=1, drop_path=0.0, dropout=0.0, absolute_position=True):
         super().__init__()
         self.patch, window = pair(patch), pair(window)
         stages = len(depths)
@@ -122,6 +125,8 @@ class Swin(Encoder):
         self.width_multiple = self.patch[1] * 2 ** (stages - 1)
         self.patch_embed = nn.Conv2d(in_chans, dim, kernel_size=self.patch, stride=self.patch)
         self.patch_norm = nn.LayerNorm(dim)
+        grid = (height // self.patch[0], max_width // self.patch[1])
+        self.pos_embed = nn.Parameter(sincos_2d(dim, *grid)) if absolute_position else None
         rates = iter(drop_path_rates(drop_path, sum(depths)))
         self.stages, self.merges, self.windows = nn.ModuleList(), nn.ModuleList(), []
         rows = height // self.patch[0]
@@ -150,6 +155,10 @@ class Swin(Encoder):
         """Every stage's output, (B, h_i, w_i, D_i), and the column validity (B, w_i) of the last."""
         self.check_input(images)
         x = self.patch_norm(self.patch_embed(images).permute(0, 2, 3, 1))  # (B, h, w, D)
+        if self.pos_embed is not None:
+            if x.shape[2] > self.pos_embed.shape[3]:
+                raise ValueError(f"line width {images.shape[-1]} exceeds the encoder's max_width {self.max_width}")
+            x = x + self.pos_embed[:, :, :, :x.shape[2]].permute(0, 2, 3, 1)
         columns = torch.div(widths + self.patch[1] - 1, self.patch[1], rounding_mode="floor")
         outputs = []
         for i, blocks in enumerate(self.stages):

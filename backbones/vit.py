@@ -2,15 +2,14 @@
 
 patchify -> conv patch embedding -> optional [CLS] -> + E_pos -> L pre-norm blocks -> LN.
 Patches may be non-square: a (16, 8) patch on a 32-pixel line gives a 2-row grid with a column every 8 pixels.
-E_pos is learned over the 2-D grid of the widest line; narrower lines use its first columns, so a line's features do
+E_pos is learned over the 2-D grid of the widest line (starting from the 2-D sine-cosine table); narrower lines use its first columns, so a line's features do
 not depend on the width of the batch it is padded into.
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .base import Encoder, column_mask
-from .layers import Block, attention_mask, drop_path_rates, pair
+from .layers import Block, attention_mask, drop_path_rates, pair, sincos_2d
 from .registry import register_encoder
 
 
@@ -40,7 +39,7 @@ class ViT(Encoder):
         self.prefix = nn.Parameter(torch.zeros(1, self.num_prefix_tokens, dim)) if cls_token else None
         self.prefix_tokens = self.num_prefix_tokens if cls_token else 0
         grid = (height // self.patch[0], max_width // self.patch[1])
-        self.pos_embed = nn.Parameter(torch.randn(1, dim, *grid) * 0.02)  # E_pos over the (rows, columns) grid
+        self.pos_embed = nn.Parameter(sincos_2d(dim, *grid))  # E_pos over the (rows, columns) grid, learned
         self.prefix_pos = nn.Parameter(torch.randn(1, self.num_prefix_tokens, dim) * 0.02) if cls_token else None
         self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, dropout, p) for p in drop_path_rates(drop_path, depth))
         self.norm = nn.LayerNorm(dim)
@@ -55,19 +54,6 @@ class ViT(Encoder):
 
     def patchify(self, images, widths):  # (B, C, H, W) -> (B, D, rows, cols)
         return self.patch_embed(images)
-
-    def resize_width(self, max_width: int):
-        """Bicubic interpolation of E_pos to the grid of a new maximum width."""
-        if max_width % self.patch[1]:
-            raise ValueError(f"max_width {max_width} must be a multiple of the patch width {self.patch[1]}")
-        rows = self.pos_embed.shape[2]
-        with torch.no_grad():
-            grid = F.interpolate(self.pos_embed, size=(rows, max_width // self.patch[1]), mode="bicubic",
-                                 align_corners=False)
-        self.pos_embed = nn.Parameter(grid)
-        self.max_width = max_width
-        if getattr(self, "config", None):
-            self.config["max_width"] = max_width
 
     def embed(self, images, widths):
         """Patch tokens + E_pos, with [CLS] (and DeiT's distillation token) in front: (B, T, D), (B, T)."""

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from backbones.layers import MLP
+from backbones.layers import MLP, sincos_1d
 
 
 @dataclass
@@ -94,7 +94,9 @@ class TextDecoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.token_embed = nn.Embedding(cfg.vocab_size, cfg.dim)
-        self.pos_embed = nn.Parameter(torch.randn(1, cfg.max_length, cfg.dim) * 0.02)
+        # learned, from the sine-cosine table: as strong as the token embeddings (std 1), so every step knows where
+        # it is in the line from the first update (a 0.02 start leaves the decoder guessing, and it loops)
+        self.pos_embed = nn.Parameter(sincos_1d(cfg.max_length, cfg.dim)[None])
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.dim)
         self.head = nn.Linear(cfg.dim, cfg.vocab_size)

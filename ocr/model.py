@@ -13,6 +13,7 @@ from .decoder import DecoderConfig, TextDecoder
 class ModelConfig:
     encoder: dict  # registry name and hyper-parameters: {"name": "vit_tiny", "height": 32, ...}
     decoder: DecoderConfig
+    ctc: bool = False  # a CTC head on the encoder side: joint CTC/attention training finds the alignment sooner
     format_version: int = 1
     metadata: dict = field(default_factory=dict)  # free-form: training recipe, data, metrics
 
@@ -21,7 +22,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]),
+        return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]), ctc=d.get("ctc", False),
                    format_version=d.get("format_version", 1), metadata=d.get("metadata", {}))
 
 
@@ -35,6 +36,7 @@ class OCRModel(nn.Module):
         D = config.decoder.dim
         self.bridge = nn.Linear(self.encoder.dim, D) if self.encoder.dim != D else nn.Identity()
         self.decoder = TextDecoder(config.decoder)
+        self.ctc_head = nn.Linear(D, config.decoder.vocab_size) if config.ctc else None
 
     @property
     def height(self) -> int:
@@ -45,14 +47,31 @@ class OCRModel(nn.Module):
         features, mask = self.encoder(images, widths)
         return self.bridge(features), mask
 
-    def forward(self, images, widths, tokens, distillation: bool = False):
+    def forward(self, images, widths, tokens, distillation: bool = False, ctc: bool = False):
         """Teacher-forced logits (B, T, V) for decoder inputs `tokens` ([BOS] + text). With `distillation` (DeiT
-        encoders): also the logits read through the distillation token, from the same encoder pass."""
+        encoders): also the logits read through the distillation token, from the same encoder pass. With `ctc`: also
+        (per-column CTC logits (B, C, V), valid columns (B,)), from the same pass; [PAD] is the CTC blank."""
         memory, mask = self.encode(images, widths)
         logits = self.decoder(tokens, memory, mask)
-        if not distillation:
-            return logits
-        return logits, self.decoder(tokens, memory, self.encoder.distillation_mask(mask))
+        outputs = [logits]
+        if distillation:
+            outputs.append(self.decoder(tokens, memory, self.encoder.distillation_mask(mask)))
+        if ctc:
+            outputs.append(self.ctc_columns(memory, mask))
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def ctc_columns(self, memory, mask):
+        """Encoder tokens averaged down each column of the grid, read left to right by the CTC head."""
+        prefix = self.encoder.prefix_tokens
+        rows = self.encoder.grid(self.encoder.width_multiple)[0]
+        grid, valid = memory[:, prefix:], mask[:, prefix:]
+        B, N, D = grid.shape
+        columns = grid.view(B, rows, N // rows, D).mean(1)
+        return self.ctc_head(columns), valid.view(B, rows, N // rows)[:, 0].sum(1)
+
+    def add_ctc_head(self):
+        self.ctc_head = nn.Linear(self.config.decoder.dim, self.config.decoder.vocab_size)
+        self.config.ctc = True
 
     def resize_vocab(self, vocab_size: int):
         """Grow the token embedding and output layer; learned rows stay as they are, new rows start small."""
@@ -69,4 +88,10 @@ class OCRModel(nn.Module):
             head.weight[:old] = dec.head.weight
             head.bias[:old] = dec.head.bias
         dec.token_embed, dec.head = embed, head
+        if self.ctc_head is not None:
+            ctc_head = nn.Linear(dec.cfg.dim, vocab_size)
+            with torch.no_grad():
+                ctc_head.weight[:old] = self.ctc_head.weight
+                ctc_head.bias[:old] = self.ctc_head.bias
+            self.ctc_head = ctc_head
         dec.cfg.vocab_size = self.config.decoder.vocab_size = vocab_size

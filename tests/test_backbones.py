@@ -1,4 +1,6 @@
 """The course's shapes and equivalences, and a contract every registered encoder keeps."""
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -143,3 +145,17 @@ def test_unknown_encoder_and_setting_are_named():
 def test_every_family_has_three_sizes():
     for family in ("vit", "deit", "swin", "hybrid"):
         assert list_encoders(family) == [f"{family}_{s}" for s in ("base", "small", "tiny")]
+
+
+def test_learned_position_embeddings_start_from_the_2d_sine_cosine_table():
+    from backbones.layers import sincos_2d
+
+    table = sincos_2d(8, rows=2, cols=5)  # channels: row sin (2), row cos (2), column sin (2), column cos (2)
+    r, c = 1, 3
+    freqs = [1.0, 0.01]  # 1 / 10000^(i / (dim/4))
+    expected = ([math.sin(r * f) for f in freqs] + [math.cos(r * f) for f in freqs]
+                + [math.sin(c * f) for f in freqs] + [math.cos(c * f) for f in freqs])
+    torch.testing.assert_close(table[0, :, r, c], torch.tensor(expected))
+    for name in ("vit_tiny", "deit_tiny", "hybrid_tiny", "swin_tiny"):
+        encoder = create_encoder(name)
+        torch.testing.assert_close(encoder.pos_embed.detach(), sincos_2d(*encoder.pos_embed.shape[1:]))

@@ -84,3 +84,14 @@ def test_manifest_rows_can_be_selected_by_field(tmp_path):
     where = parse_where(["page_id=p1"])
     assert where == {"page_id": "p1"} and parse_where(["has_greek=false"]) == {"has_greek": False}
     assert [s.text for s in read_source(paths["jsonl"], where).samples] == WORDS[1::2]
+
+
+def test_train_lines_keeps_a_random_subset_of_the_training_split(tmp_path):
+    from training.config import TrainConfig
+    from training.setup import prepare_data
+
+    folder = gt_folder(tmp_path / "gt")
+    everything = prepare_data(TrainConfig(train=[str(folder)], val_fraction=0)).train[0]
+    subset = prepare_data(TrainConfig(train=[str(folder)], val_fraction=0, train_lines=3)).train[0]
+    assert len(subset) == 3 and len(everything) > 3
+    assert {s.image for s in subset} <= {s.image for s in everything}

@@ -30,6 +30,8 @@ class TrainConfig:
                                                                    "a from-scratch model find the text sooner"})
     synthetic_val: int = field(default=0, metadata={"help": "synthetic validation lines (a separate seed)"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of page groups held out when --val is empty"})
+    train_lines: int = field(default=0, metadata={"help": "keep this many training lines of --train, a random "
+                                                          "subset (0: all); for data-size studies"})
     val_lines: int = field(default=1000, metadata={"help": "most validation lines decoded at each validation"})
     augment: str = field(default="none", metadata={"help": "none, print or handwriting"})
     workers: int = field(default=1, metadata={"help": "data loading processes"})
@@ -42,6 +44,8 @@ class TrainConfig:
     warmup: int = 500
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
+    ctc_weight: float = field(default=0.0, metadata={"help": "weight of the CTC auxiliary loss on the encoder "
+                                                             "(0: off); it finds the text sooner from scratch"})
     drop_path: float = field(default=0.1, metadata={"help": "stochastic depth rate of the encoder's last block"})
     dropout: float = 0.1
     clip: float = field(default=1.0, metadata={"help": "gradient norm clipping (0: off)"})

@@ -14,7 +14,8 @@ from pathlib import Path
 
 CORPUS_FILE = Path(__file__).with_name("corpus") / "kjv-extract.tsv"
 
-PROSE_SHARE = 0.55  # rest: names, addresses, numbers, dates, money, punctuation
+PROSE_SHARE = 0.45  # then SCRAMBLED_SHARE of letter salad; rest: names, addresses, numbers, dates, money, punctuation
+SCRAMBLED_SHARE = 0.2  # no language to guess from: the model must read every glyph (and learns to look sooner)
 UPPERCASE_SHARE = 0.04  # headings and form labels are often all caps
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July",
@@ -38,7 +39,9 @@ def sample_text(rng: random.Random, min_chars: int = 1, max_chars: int = 80) -> 
     if not 1 <= min_chars <= max_chars:
         raise ValueError(f"need 1 <= min_chars <= max_chars, got {min_chars}, {max_chars}")
     target = rng.randint(min_chars, max_chars)
-    text = _prose(rng, target) if rng.random() < PROSE_SHARE else _record(rng, target)
+    kind = rng.random()
+    text = (_prose(rng, target) if kind < PROSE_SHARE else _scrambled(rng, target)
+            if kind < PROSE_SHARE + SCRAMBLED_SHARE else _record(rng, target))
     text = _fit(text, min_chars, target)  # generators overshoot; cut back to target
     return text.upper() if rng.random() < UPPERCASE_SHARE else text
 
@@ -71,6 +74,18 @@ def _prose(rng, target):
         if cut > 0:
             text = f"{text[:cut]} {rng.choice(_RECORD_PARTS)(rng)}{text[cut:]}"
     return text
+
+
+_SCRAMBLE_POOL = ("etaoinshrdlucmfwypvbgkjqxz" * 3 + "ETAOINSHRDLUCMFWYPVBGKJQXZ" + "0123456789"
+                  + ".,;:'\"!?()-&/")
+
+
+def _scrambled(rng, target):
+    """Random characters in word-sized groups."""
+    words = []
+    while len(" ".join(words)) < target:
+        words.append("".join(rng.choice(_SCRAMBLE_POOL) for _ in range(rng.randint(1, 9))))
+    return " ".join(words)
 
 
 def _record(rng, target):

@@ -57,6 +57,8 @@ def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
     val = read_or_fail(cfg.val, "validation", log, where) if cfg.val else []
     if train and not cfg.val and cfg.val_fraction > 0:
         train, val = split_by_group(train, cfg.val_fraction, cfg.seed)
+    if cfg.train_lines and cfg.train_lines < len(train):
+        train = random.Random(cfg.seed).sample(train, cfg.train_lines)
     data.train.append(train)
     data.texts = [s.text for s in train]
     val_items = [(load_line(s), s.text) for s in random.Random(cfg.seed).sample(val, min(len(val), cfg.val_lines))]
@@ -105,7 +107,9 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
             encoder["height"] = cfg.height
         decoder = DecoderConfig(vocab_size=tokenizer.vocab_size, dim=cfg.decoder_dim, depth=cfg.decoder_depth,
                                 heads=cfg.decoder_heads, max_length=cfg.max_length, dropout=cfg.dropout)
-        model = OCRModel(ModelConfig(encoder=encoder, decoder=decoder))
+        model = OCRModel(ModelConfig(encoder=encoder, decoder=decoder, ctc=cfg.ctc_weight > 0))
+    if cfg.ctc_weight > 0 and model.ctc_head is None:  # fine-tuning a model trained without one
+        model.add_ctc_head()
     return model.train(), tokenizer
 
 

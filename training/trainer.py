@@ -17,17 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ocr.checkpoint import save_model
 from ocr.metrics import ErrorCounts
 from ocr.recognizer import Recognizer
-from ocr.tokenizer import PAD
 
 from .config import TrainConfig
 from .dataset import LineDataset, WidthBucketSampler, collate
-from .distill import distillation_loss, teacher_logits
+from .losses import training_loss
 from .setup import build_model, prepare_data, set_trainable
 from .state import load_state, save_state
 
@@ -194,16 +192,7 @@ def train(cfg: TrainConfig):
         for images, line_widths, tokens in loader:
             images, line_widths, tokens = (t.to(accelerator.device) for t in (images, line_widths, tokens))
             with accelerator.accumulate(model):
-                if teacher is not None:
-                    class_logits, dist_logits = model(images, line_widths, tokens[:, :-1], distillation=True)
-                    loss = distillation_loss(class_logits, dist_logits,
-                                             teacher_logits(teacher, images, line_widths, tokens[:, :-1]),
-                                             tokens[:, 1:], cfg.distill, cfg.distill_temperature, cfg.distill_alpha,
-                                             cfg.label_smoothing)
-                else:
-                    logits = model(images, line_widths, tokens[:, :-1])
-                    loss = F.cross_entropy(logits.float().transpose(1, 2), tokens[:, 1:], ignore_index=PAD,
-                                           label_smoothing=cfg.label_smoothing)
+                loss = training_loss(model, images, line_widths, tokens, cfg, teacher)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and cfg.clip:
                     accelerator.clip_grad_norm_(model.parameters(), cfg.clip)
