@@ -13,6 +13,15 @@ import torch.nn.functional as F
 
 from .tokenizer import BOS, EOS, PAD
 
+NARROWEST_CHARACTER = 0.1  # of the line height: no script packs characters tighter, even in a tall, loose crop
+
+
+def length_limits(widths, height: int, max_length: int) -> List[int]:
+    """The most tokens each line may generate ([EOS] excluded): what its width can hold, at most max_length - 1.
+    A model that loops ("the the the ...") stops at the end of the line instead of at the model's max_length."""
+    fit = torch.ceil(widths.float() / (NARROWEST_CHARACTER * height)).long() + 2
+    return fit.clamp(max=max_length - 1).tolist()
+
 
 def next_logprobs(model, tokens, state, min_length: int = 0):
     """log p of the next token for every hypothesis; [PAD] and [BOS] are never generated, [EOS] not before
@@ -36,11 +45,12 @@ class Hypothesis:
 def greedy_search(model, images, widths, max_length: int = None, min_length: int = 0) -> List[Hypothesis]:
     memory, mask = model.encode(images, widths)
     state = model.decoder.start(memory, mask)
-    B, steps = images.shape[0], (max_length or model.decoder.cfg.max_length) - 1
+    B = images.shape[0]
+    limits = length_limits(widths, model.height, max_length or model.decoder.cfg.max_length)
     ids, logprobs = [[] for _ in range(B)], [[] for _ in range(B)]
     active = torch.arange(B)  # original index of every row still decoding
     tokens = torch.full((B,), BOS, dtype=torch.long, device=images.device)
-    for _ in range(steps):
+    for _ in range(max(limits)):
         logp = next_logprobs(model, tokens, state, min_length)
         best, tokens = logp.max(dim=-1)
         done = []
@@ -50,6 +60,8 @@ def greedy_search(model, images, widths, max_length: int = None, min_length: int
                 done.append(row)
             else:
                 ids[i].append(t)
+                if len(ids[i]) >= limits[i]:  # out of length: the line ends as it is
+                    done.append(row)
         if done:
             keep = torch.tensor(sorted(set(range(len(active))) - set(done)), dtype=torch.long)
             if len(keep) == 0:
@@ -66,7 +78,8 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
     K, device = beams, images.device
     memory, mask = model.encode(images, widths)
     state = model.decoder.start(memory, mask, beams=K)
-    B, steps = images.shape[0], (max_length or model.decoder.cfg.max_length) - 1
+    B = images.shape[0]
+    limits = length_limits(widths, model.height, max_length or model.decoder.cfg.max_length)
     finished = [[] for _ in range(B)]  # per image: Hypothesis list
     active = torch.arange(B)
     scores = torch.zeros(B, K, device=device)
@@ -74,7 +87,7 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
     history = torch.zeros(B, K, 0, dtype=torch.long, device=device)  # tokens so far
     history_lp = torch.zeros(B, K, 0, device=device)  # their log p
     tokens = torch.full((B * K,), BOS, dtype=torch.long, device=device)
-    for step in range(steps):
+    for step in range(max(limits)):
         Ba = len(active)
         logp = next_logprobs(model, tokens, state, min_length)  # (Ba * K, V)
         V = logp.shape[-1]
@@ -101,16 +114,15 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
         tokens = token.view(-1)
 
         generated = history.shape[2]
-        if step == steps - 1:  # out of length: live beams compete as they are
-            for row, image in enumerate(active.tolist()):
-                for b in range(K):
-                    finished[image].append(Hypothesis(history[row, b].tolist(), history_lp[row, b].tolist(),
-                                                      float(scores[row, b]) / generated ** length_penalty))
-            break
         best_live = (scores[:, 0] / generated ** length_penalty).tolist()  # one device sync per step
         done = []
         for row, image in enumerate(active.tolist()):
             hyps = finished[image]
+            if generated >= limits[image]:  # out of length: live beams compete as they are
+                hyps += [Hypothesis(history[row, b].tolist(), history_lp[row, b].tolist(),
+                                    float(scores[row, b]) / generated ** length_penalty) for b in range(K)]
+                done.append(row)
+                continue
             if len(hyps) >= K:  # done once K finished hypotheses all beat the best live beam at its length
                 hyps.sort(key=lambda h: -h.score)
                 del hyps[K:]

@@ -89,3 +89,16 @@ def test_attention_maps_cover_the_line_grid_and_ignore_padding(tokenizer, encode
     weights = cross_attention_weights(model.decoder, torch.tensor([[BOS, 5, 6]] * 2), memory, mask)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3))
     assert torch.all(weights[1][:, ~mask[1]] == 0)  # nothing flows from padding
+
+
+@pytest.mark.parametrize("beams", [1, 3])
+def test_a_looping_model_stops_where_the_line_ends(model, beams):
+    """EOS is forbidden (min_length), as in a model that loops: each line stops at what its width can hold."""
+    from ocr.decoding import NARROWEST_CHARACTER
+
+    images, widths = images_and_widths([32, 96])
+    search = greedy_search if beams == 1 else beam_search
+    kwargs = {} if beams == 1 else {"beams": beams}
+    hyps = search(model, images, widths, min_length=1000, **kwargs)
+    per_pixel = NARROWEST_CHARACTER * model.height
+    assert [len(h.ids) for h in hyps] == [-(-32 // per_pixel) + 2, -(-96 // per_pixel) + 2] == [12, 32]
