@@ -41,8 +41,8 @@ def train(output: Path, args: list):
         return
     command = [sys.executable, "-m", "ocr.cli", "train", "--output", str(output), "--resume", *map(str, args)]
     print("$", " ".join(command[2:]), flush=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
     with (output.parent / f"{output.name}.log").open("a") as log:
-        output.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
 
 
@@ -54,8 +54,10 @@ def read_log(run: Path) -> dict:
     return values
 
 
-def budget_runs(steps: int):
+def budget_runs(steps: int, names):
     for name, teacher in BUDGET:
+        if names and name not in names:
+            continue
         encoder = name.split("+")[0]
         extra = ["--teacher", RUNS / teacher / "best"] if teacher else []
         train(RUNS / name, ["--config", RECIPE, "--encoder", encoder, "--steps", steps, *extra])
@@ -188,14 +190,17 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=600, help="part 1 step budget per encoder")
     p.add_argument("--data-steps", type=int, default=150, help="part 2 step budget per run")
     p.add_argument("--part", choices=["budget", "data", "both"], default="both")
+    p.add_argument("--encoders", nargs="+", help="part 1: only these (e.g. two lanes, one CPU core each)")
     p.add_argument("--report", action="store_true", help="only tables and plots from the runs already there")
+    p.add_argument("--no-report", action="store_true", help="train only")
     args = p.parse_args(argv)
     if not args.report:
         if args.part in ("budget", "both"):
-            budget_runs(args.steps)
+            budget_runs(args.steps, args.encoders)
         if args.part in ("data", "both"):
             data_runs(args.data_steps)
-    report(args.steps)
+    if not args.no_report:
+        report(args.steps)
 
 
 if __name__ == "__main__":

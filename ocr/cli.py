@@ -14,7 +14,9 @@ def add_transcribe(sub):
     p.add_argument("--format", default="txt", help="comma-separated: txt, json, hocr, alto, page, pdf")
     p.add_argument("--model", help="bundled model (printed, handwritten) or a model folder; default: printed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    p.add_argument("--beams", type=int, default=4, help="beam width; 1 = greedy")
+    p.add_argument("--beams", type=int, default=4, help="beam width of the attention decoder; 1 = greedy")
+    p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc"],
+                   help="attention (Transformer decoder), ctc (the encoder's CTC head) or auto (the model's choice)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--dpi", type=int, default=300, help="resolution PDFs are rendered at")
     p.add_argument("--layout", choices=["page", "line"], default="page",
@@ -53,6 +55,8 @@ def add_eval(sub):
     p.add_argument("--model", default=None, help="bundled model (printed, handwritten) or a model folder")
     p.add_argument("--device", default="auto")
     p.add_argument("--beams", type=int, default=1)
+    p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc"],
+                   help="attention (Transformer decoder), ctc (the encoder's CTC head) or auto (the model's choice)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N lines")
     p.add_argument("--where", nargs="+", help="keep manifest rows with field=value, e.g. has_greek=false")

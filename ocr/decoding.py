@@ -139,3 +139,27 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
             state.select_images(keep)
         state.select_hypotheses(reorder.view(-1))
     return [max(hyps, key=lambda h: h.score) for hyps in finished]
+
+
+@torch.inference_mode()
+def ctc_search(model, images, widths) -> List[Hypothesis]:
+    """Best path of the CTC head: each column's most likely token, repeats merged, blanks ([PAD]) dropped. One
+    encoder pass and no loop over tokens; a character's log p is the best of the columns that wrote it."""
+    if model.ctc_head is None:
+        raise ValueError("this model has no CTC head (it was trained without --ctc-weight)")
+    memory, mask = model.encode(images, widths)
+    logits, columns = model.ctc_columns(memory, mask)
+    logp, best = logits.float().log_softmax(-1).max(-1)  # (B, C)
+    hyps = []
+    for row_lp, row_ids, n in zip(logp.tolist(), best.tolist(), columns.tolist()):
+        ids, lps, previous = [], [], PAD
+        for lp, t in zip(row_lp[:n], row_ids[:n]):
+            if t != PAD and t != previous:
+                ids.append(t)
+                lps.append(lp)
+            elif t != PAD:
+                lps[-1] = max(lps[-1], lp)
+            previous = t
+        hyps.append(Hypothesis(ids, lps, sum(lps)))
+    return hyps
+

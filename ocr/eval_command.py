@@ -56,7 +56,7 @@ def evaluate_command(args) -> int:
     normalise = partial(normalize, form=None if args.unicode == "none" else args.unicode, casefold=args.ignore_case,
                         collapse_whitespace=args.collapse_whitespace, remove_punctuation=args.ignore_punctuation,
                         mapping=mapping)
-    recognizer = load_recognizer(args.model, args.device)
+    recognizer = load_recognizer(args.model, args.device, args.decoder)
     images, texts, names, problems = load_lines(args.data, args.limit, args.where)
     for p in problems:
         print(f"skipped: {p}", file=sys.stderr)

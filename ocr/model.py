@@ -14,6 +14,7 @@ class ModelConfig:
     encoder: dict  # registry name and hyper-parameters: {"name": "vit_tiny", "height": 32, ...}
     decoder: DecoderConfig
     ctc: bool = False  # a CTC head on the encoder side: joint CTC/attention training finds the alignment sooner
+    decoding: str = "attention"  # how the model reads by default: attention (the decoder) or ctc (the CTC head)
     format_version: int = 1
     metadata: dict = field(default_factory=dict)  # free-form: training recipe, data, metrics
 
@@ -23,6 +24,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]), ctc=d.get("ctc", False),
+                   decoding=d.get("decoding", "attention"),
                    format_version=d.get("format_version", 1), metadata=d.get("metadata", {}))
 
 

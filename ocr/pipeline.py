@@ -29,10 +29,10 @@ def model_path(model: Optional[str]) -> Path:
     return path
 
 
-def load_recognizer(model=None, device: str = "auto") -> Recognizer:
+def load_recognizer(model=None, device: str = "auto", decoder: str = "auto") -> Recognizer:
     if isinstance(model, Recognizer):
         return model
-    return Recognizer.load(model_path(model), device)
+    return Recognizer.load(model_path(model), device, decoder)
 
 
 def segment(page: PageImage, lines_from=None):

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from .checkpoint import load_model
-from .decoding import beam_search, greedy_search
+from .decoding import beam_search, ctc_search, greedy_search
 from .errors import VitocrError
 from .preprocess import collate_lines, line_to_tensor
 
@@ -28,15 +28,26 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+DECODERS = ("auto", "attention", "ctc")
+
+
 class Recognizer:
-    def __init__(self, model, tokenizer, device: str = "auto"):
+    """`decoder`: attention (the Transformer decoder: greedy, or beam search with beams > 1), ctc (the encoder's CTC
+    head, best path: fast, no beams), or auto: what the model's config.json names (`decoding`)."""
+
+    def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto"):
         self.device = resolve_device(device)
         self.model, self.tokenizer = model.to(self.device).eval(), tokenizer
+        if decoder not in DECODERS:
+            raise VitocrError(f"unknown decoder {decoder!r}; use one of {', '.join(DECODERS)}.")
+        self.decoder = model.config.decoding if decoder == "auto" else decoder
+        if self.decoder == "ctc" and model.ctc_head is None:
+            raise VitocrError("this model has no CTC head (trained without --ctc-weight); use --decoder attention.")
 
     @classmethod
-    def load(cls, folder, device: str = "auto") -> "Recognizer":
+    def load(cls, folder, device: str = "auto", decoder: str = "auto") -> "Recognizer":
         model, tokenizer = load_model(folder)
-        return cls(model, tokenizer, device)
+        return cls(model, tokenizer, device, decoder)
 
     def autocast(self):
         """fp16/bf16 on CUDA, where it is fast; full precision on CPU, where bf16 is slow."""
@@ -51,7 +62,8 @@ class Recognizer:
 
     def recognize(self, images: Sequence[Image.Image], beams: int = 1, batch_size: int = 16,
                   length_penalty: float = 1.0, progress: Optional[Callable[[int], None]] = None) -> List[LineResult]:
-        """Read every line image; lines of similar width share a batch; results come back in input order."""
+        """Read every line image; lines of similar width share a batch; results come back in input order.
+        `beams` applies to the attention decoder; CTC reads the best path."""
         tensors = [self.prepare(im) for im in images]
         order = sorted(range(len(tensors)), key=lambda i: tensors[i].shape[-1])
         results: List[Optional[LineResult]] = [None] * len(tensors)
@@ -60,7 +72,9 @@ class Recognizer:
             batch, widths = collate_lines([tensors[i] for i in chunk])
             batch, widths = batch.to(self.device), widths.to(self.device)
             with self.autocast():
-                if beams > 1:
+                if self.decoder == "ctc":
+                    hyps = ctc_search(self.model, batch, widths)
+                elif beams > 1:
                     hyps = beam_search(self.model, batch, widths, beams, length_penalty)
                 else:
                     hyps = greedy_search(self.model, batch, widths)

@@ -102,3 +102,41 @@ def test_a_looping_model_stops_where_the_line_ends(model, beams):
     hyps = search(model, images, widths, min_length=1000, **kwargs)
     per_pixel = NARROWEST_CHARACTER * model.height
     assert [len(h.ids) for h in hyps] == [-(-32 // per_pixel) + 2, -(-96 // per_pixel) + 2] == [12, 32]
+
+
+@pytest.mark.parametrize("encoder", ["vit_tiny", "swin_tiny", "hybrid_tiny"])
+def test_ctc_best_path_merges_repeats_drops_blanks_and_ignores_padding(tokenizer, encoder):
+    from ocr.decoding import ctc_search
+    from ocr.tokenizer import PAD
+
+    model = tiny_model(tokenizer, encoder).eval()
+    model.add_ctc_head()
+    torch.nn.init.normal_(model.ctc_head.weight, std=1.0)  # sharp, varied column predictions
+    images, widths = images_and_widths([256, 96, 192])
+    batched = ctc_search(model, images, widths)
+    with torch.no_grad():
+        logits, columns = model.ctc_columns(*model.encode(images, widths))
+    for i, hyp in enumerate(batched):
+        path = logits[i, :columns[i]].argmax(-1).tolist()
+        expected = [t for j, t in enumerate(path) if t != PAD and (j == 0 or t != path[j - 1])]
+        assert hyp.ids == expected and len(hyp.token_logprobs) == len(expected)
+        alone = ctc_search(model, images[i:i + 1, :, :, :widths[i]], widths[i:i + 1])[0]
+        assert alone.ids == hyp.ids
+
+
+def test_the_recognizer_reads_with_the_decoder_the_model_names(tokenizer):
+    from PIL import Image
+
+    from ocr.errors import VitocrError
+    from ocr.recognizer import Recognizer
+
+    model = tiny_model(tokenizer)
+    with pytest.raises(VitocrError, match="no CTC head"):
+        Recognizer(model, tokenizer, "cpu", decoder="ctc")
+    model.add_ctc_head()
+    model.config.decoding = "ctc"
+    line = Image.new("L", (120, 32), 255)
+    assert Recognizer(model, tokenizer, "cpu").decoder == "ctc"
+    ctc, attention = (Recognizer(model, tokenizer, "cpu", decoder=d).recognize([line])[0] for d in ("ctc", "attention"))
+    assert len(ctc.char_confidences) == len(ctc.text) and 0 <= ctc.confidence <= 1
+    assert Recognizer(model, tokenizer, "cpu", decoder="attention").decoder == "attention"

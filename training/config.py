@@ -44,6 +44,8 @@ class TrainConfig:
     warmup: int = 500
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
+    decoding: str = field(default="attention", metadata={"help": "how the model reads: attention or ctc (needs "
+                                                                 "--ctc-weight); best/ is chosen by its CER"})
     ctc_weight: float = field(default=0.0, metadata={"help": "weight of the CTC auxiliary loss on the encoder "
                                                              "(0: off); it finds the text sooner from scratch"})
     drop_path: float = field(default=0.1, metadata={"help": "stochastic depth rate of the encoder's last block"})

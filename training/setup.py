@@ -110,6 +110,9 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
         model = OCRModel(ModelConfig(encoder=encoder, decoder=decoder, ctc=cfg.ctc_weight > 0))
     if cfg.ctc_weight > 0 and model.ctc_head is None:  # fine-tuning a model trained without one
         model.add_ctc_head()
+    if cfg.decoding not in ("attention", "ctc") or (cfg.decoding == "ctc" and model.ctc_head is None):
+        raise VitocrError(f"--decoding {cfg.decoding!r}: use attention, or ctc with --ctc-weight > 0.")
+    model.config.decoding = cfg.decoding
     return model.train(), tokenizer
 
 

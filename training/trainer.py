@@ -82,10 +82,10 @@ class Logger:
                 self.tb.add_scalar(name, value, step)
 
 
-def validate(model, tokenizer, images, texts, batch_size=64) -> tuple:
+def validate(model, tokenizer, images, texts, batch_size=64, decoder="auto") -> tuple:
     """Greedy decoding of the validation lines: (ErrorCounts, predictions)."""
     model.eval()
-    recognizer = Recognizer(model, tokenizer, device=str(next(model.parameters()).device))
+    recognizer = Recognizer(model, tokenizer, device=str(next(model.parameters()).device), decoder=decoder)
     predictions = [r.text for r in recognizer.recognize(images, beams=1, batch_size=batch_size)]
     counts = ErrorCounts()
     for ref, hyp in zip(texts, predictions):
@@ -243,8 +243,14 @@ def evaluate_and_keep_best(cfg, model, tokenizer, data, ema, progress, logger, o
     with (ema.swapped_into(model) if ema else contextlib.nullcontext()):
         counts, predictions = validate(model, tokenizer, data.val_images, data.val_texts)
         logger.log(progress["step"], val_cer=counts.cer, val_wer=counts.wer, val_line_acc=counts.line_accuracy)
+        other = ""
+        if model.ctc_head is not None:  # the other reader's CER too, to choose how the model should read
+            name = "attention" if model.config.decoding == "ctc" else "ctc"
+            other_cer = validate(model, tokenizer, data.val_images, data.val_texts, decoder=name)[0].cer
+            logger.log(progress["step"], **{f"val_{name}_cer": other_cer})
+            other = f" ({name}: {other_cer:.2%})"
         samples = "\n".join(f"    ref: {r}\n    hyp: {h}" for r, h in list(zip(data.val_texts, predictions))[:3])
-        tqdm.write(f"step {progress['step']}: validation CER {counts.cer:.2%}, WER {counts.wer:.2%}\n{samples}")
+        tqdm.write(f"step {progress['step']}: validation CER {counts.cer:.2%}{other}, WER {counts.wer:.2%}\n{samples}")
         if counts.cer < progress["best_cer"]:
             progress["best_cer"], progress["stale"] = counts.cer, 0
             save_model(out / "best", model, tokenizer)
