@@ -210,7 +210,9 @@ def train(cfg: TrainConfig):
                 ema.update(raw)
             if step % 10 == 0:
                 speed = lines / (time.time() - tick)
-                logger.log(step, loss=loss.item(), lr=lr_at(step, cfg), lines_per_s=speed)
+                progress["seconds"] = progress.get("seconds", 0.0) + time.time() - tick  # training time, resumes too
+                logger.log(step, loss=loss.item(), lr=lr_at(step, cfg), lines_per_s=speed,
+                           train_s=progress["seconds"])
                 bar.set_postfix(loss=f"{loss.item():.3f}", cer=f"{last_cer:.2%}", lines_s=f"{speed:.0f}")
                 tick, lines = time.time(), 0
             bar.update(1)
