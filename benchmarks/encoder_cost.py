@@ -78,7 +78,7 @@ def plot(rows, path: Path):
     fig, (ax_time, ax_mem, ax_flops) = plt.subplots(1, 3, figsize=(15, 4.5))
     for name in dict.fromkeys(r["encoder"] for r in rows):
         mine = [r for r in rows if r["encoder"] == name and r["height_factor"] == 1]
-        tokens = [r["tokens"] for r in mine]
+        tokens = [r["width"] for r in mine]  # Swin's merges leave fewer final tokens: compare at equal input
         ax_time.plot(tokens, [1000 * r["seconds"] for r in mine], "o-", label=name)
         ax_mem.plot(tokens, [r["peak_mb"] for r in mine], "o-", label=name)
         ax_flops.plot(tokens, [r["gflops_per_line"] * r["attention_share"] for r in mine], "o-", label=name)
@@ -86,14 +86,14 @@ def plot(rows, path: Path):
                       (ax_flops, "attention GFLOPs per line")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log", base=2)
-        ax.set_xlabel("tokens N (line width grows)")
+        ax.set_xlabel("line width in pixels, height 32 (N grows with it)")
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
     # theory: slope 2 (N^2) for global attention, slope 1 (N M^2) for windows, anchored at the first ViT point
     vit = [r for r in rows if r["encoder"] == "vit_tiny" and r["height_factor"] == 1]
     if vit:
-        n0, f0 = vit[0]["tokens"], vit[0]["gflops_per_line"] * vit[0]["attention_share"]
-        xs = [r["tokens"] for r in vit]
+        n0, f0 = vit[0]["width"], vit[0]["gflops_per_line"] * vit[0]["attention_share"]
+        xs = [r["width"] for r in vit]
         ax_flops.plot(xs, [f0 * (x / n0) ** 2 for x in xs], "k--", alpha=0.5, label="O(N^2) from the first ViT point")
         ax_flops.plot(xs, [f0 * (x / n0) for x in xs], "k:", alpha=0.5, label="O(N) (windows)")
     ax_flops.legend(fontsize=8)
@@ -113,10 +113,14 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--plot", type=Path, help="PNG of time, memory and attention FLOPs against tokens")
     p.add_argument("--json", type=Path, help="write the rows here")
+    p.add_argument("--replot", type=Path, help="plot the rows of an earlier --json instead of measuring")
     args = p.parse_args(argv)
     if args.one:
         name, width, factor, batch, reps = args.one
         print(json.dumps(measure(name, int(width), int(factor), int(batch), int(reps))))
+        return
+    if args.replot:
+        plot(json.loads(args.replot.read_text()), args.plot)
         return
     widths, reps = ([512, 2048], 1) if args.quick else (args.widths, args.reps)
     configs = [(n, w, 1) for n in args.encoders for w in widths] + [(n, 1024, 2) for n in args.encoders]
