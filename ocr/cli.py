@@ -6,6 +6,11 @@ from pathlib import Path
 from .errors import VitocrError
 
 
+def add_decoder_argument(p):
+    p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc"],
+                   help="attention (Transformer decoder), ctc (the encoder's CTC head) or auto (the model's choice)")
+
+
 def add_transcribe(sub):
     p = sub.add_parser("transcribe", help="read documents: images, TIFF and PDF pages, folders, globs",
                        description="Find the text lines of each page and read them.")
@@ -15,8 +20,7 @@ def add_transcribe(sub):
     p.add_argument("--model", help="bundled model (printed, handwritten) or a model folder; default: printed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--beams", type=int, default=4, help="beam width of the attention decoder; 1 = greedy")
-    p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc"],
-                   help="attention (Transformer decoder), ctc (the encoder's CTC head) or auto (the model's choice)")
+    add_decoder_argument(p)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--dpi", type=int, default=300, help="resolution PDFs are rendered at")
     p.add_argument("--layout", choices=["page", "line"], default="page",
@@ -55,8 +59,7 @@ def add_eval(sub):
     p.add_argument("--model", default=None, help="bundled model (printed, handwritten) or a model folder")
     p.add_argument("--device", default="auto")
     p.add_argument("--beams", type=int, default=1)
-    p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc"],
-                   help="attention (Transformer decoder), ctc (the encoder's CTC head) or auto (the model's choice)")
+    add_decoder_argument(p)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N lines")
     p.add_argument("--where", nargs="+", help="keep manifest rows with field=value, e.g. has_greek=false")

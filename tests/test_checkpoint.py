@@ -83,3 +83,19 @@ def test_recognizer_returns_text_and_one_confidence_per_character(tmp_path, toke
     for result in reader.recognize(lines, beams=2) + reader.recognize(lines, beams=1):
         assert len(result.char_confidences) == len(result.text)
         assert 0.0 < result.confidence <= 1.0 and all(0.0 < c <= 1.0 for c in result.char_confidences)
+
+
+def test_a_ctc_model_keeps_its_head_and_its_reader_through_save_and_load(tmp_path, tokenizer):
+    from ocr.decoding import ctc_search
+
+    model = tiny_model(tokenizer, "hybrid_tiny").eval()
+    model.add_ctc_head()
+    model.config.decoding = "ctc"
+    save_model(tmp_path / "m", model, tokenizer)
+    loaded, _ = load_model(tmp_path / "m")
+    assert loaded.config.ctc and loaded.config.decoding == "ctc"
+    assert Recognizer(loaded, tokenizer, "cpu").decoder == "ctc"
+    images, widths = torch.rand(2, 1, 32, 128), torch.tensor([128, 64])
+    assert [h.ids for h in ctc_search(loaded, images, widths)] == [h.ids for h in ctc_search(model, images, widths)]
+    loaded.resize_vocab(tokenizer.vocab_size + 3)  # charset growth keeps the CTC rows too
+    torch.testing.assert_close(loaded.ctc_head.weight[:tokenizer.vocab_size], model.ctc_head.weight)
