@@ -14,13 +14,14 @@ from scratch and from part 1's synthetic-trained models.
 Runs go to runs/study/ (a finished run is not trained again; a killed one resumes); plots to docs/img/.
 """
 import argparse
-import csv
 import json
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from training_curve import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,14 +45,6 @@ def train(output: Path, args: list):
     output.parent.mkdir(parents=True, exist_ok=True)
     with (output.parent / f"{output.name}.log").open("a") as log:
         subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
-
-
-def read_log(run: Path) -> dict:
-    values = {}
-    with (run / "log.csv").open() as f:
-        for row in csv.DictReader(f):
-            values.setdefault(row["name"], []).append((int(row["step"]), float(row["value"])))
-    return values
 
 
 def budget_runs(steps: int, names):
@@ -124,9 +117,10 @@ def report(steps: int):
         for size in DATA_SIZES:
             for start in ("scratch", "synthetic"):
                 run = RUNS / "data" / f"{encoder}-{size or 'all'}-{start}"
-                if (run / "log.csv").exists() and "val_cer" in read_log(run):
+                log = read_log(run) if (run / "log.csv").exists() else {}
+                if "val_cer" in log:
                     data.append({"encoder": encoder, "lines": size or "all", "start": start,
-                                 "val_cer": read_log(run)["val_cer"][-1][1]})
+                                 "val_cer": log["val_cer"][-1][1]})
     RUNS.mkdir(parents=True, exist_ok=True)
     (RUNS / "results.json").write_text(json.dumps({"budget": rows, "data": data}, indent=1))
     print(f"\nPart 1: {steps} steps each, synthetic validation CER (best of the run)\n")

@@ -11,22 +11,25 @@ import json
 from pathlib import Path
 
 
+def read_log(run: Path) -> dict:
+    """A run's log.csv as {name: [(step, value), ...]}."""
+    values = {}
+    with (run / "log.csv").open() as f:
+        for row in csv.DictReader(f):
+            values.setdefault(row["name"], []).append((int(row["step"]), float(row["value"])))
+    return values
+
+
 def curve(run: Path):
     """[(step, training minutes, validation CER, ctc CER or None)]"""
     batch = json.loads((run / "train_config.json").read_text())["batch_size"]
-    seconds, clock, vals, ctc = {}, 0.0, {}, {}
-    with (run / "log.csv").open() as f:
-        for row in csv.DictReader(f):
-            step, name, value = int(row["step"]), row["name"], float(row["value"])
-            if name == "train_s":
-                seconds[step] = value
-            elif name == "lines_per_s":
-                clock += 10 * batch / value
-                seconds.setdefault(step, clock)
-            elif name == "val_cer":
-                vals[step] = value
-            elif name == "val_ctc_cer":
-                ctc[step] = value
+    log = read_log(run)
+    seconds = dict(log.get("train_s", []))
+    clock = 0.0
+    for step, speed in log.get("lines_per_s", []):  # runs logged before train_s existed
+        clock += 10 * batch / speed
+        seconds.setdefault(step, clock)
+    vals, ctc = dict(log.get("val_cer", [])), dict(log.get("val_ctc_cer", []))
     known = sorted(seconds)
     rows = []
     for step in sorted(vals):
