@@ -235,6 +235,8 @@ def train(cfg: TrainConfig):
             save_model(out / "last", raw, tokenizer)
         best = f"best validation CER {progress['best_cer']:.2%} in {out / 'best'}; " if data.val_texts else ""
         print(f"done: step {progress['step']}, {best}last model in {out / 'last'}")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()  # destroys the process group: a rank exiting with gloo threads alive aborts
     return progress
 
 
