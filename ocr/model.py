@@ -15,6 +15,7 @@ class ModelConfig:
     decoder: DecoderConfig
     ctc: bool = False  # a CTC head on the encoder side: joint CTC/attention training finds the alignment sooner
     decoding: str = "attention"  # how the model reads by default: attention (the decoder) or ctc (the CTC head)
+    ctc_frames: int = 1  # CTC frames read from each encoder column: two letters alike need a blank between them
     format_version: int = 1
     metadata: dict = field(default_factory=dict)  # free-form: training recipe, data, metrics
 
@@ -24,7 +25,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]), ctc=d.get("ctc", False),
-                   decoding=d.get("decoding", "attention"),
+                   decoding=d.get("decoding", "attention"), ctc_frames=d.get("ctc_frames", 1),
                    format_version=d.get("format_version", 1), metadata=d.get("metadata", {}))
 
 
@@ -38,7 +39,7 @@ class OCRModel(nn.Module):
         D = config.decoder.dim
         self.bridge = nn.Linear(self.encoder.dim, D) if self.encoder.dim != D else nn.Identity()
         self.decoder = TextDecoder(config.decoder)
-        self.ctc_head = nn.Linear(D, config.decoder.vocab_size) if config.ctc else None
+        self.ctc_head = self._ctc_layer(config.decoder.vocab_size) if config.ctc else None
 
     @property
     def height(self) -> int:
@@ -69,11 +70,16 @@ class OCRModel(nn.Module):
         grid, valid = memory[:, prefix:], mask[:, prefix:]
         B, N, D = grid.shape
         columns = grid.view(B, rows, N // rows, D).mean(1)
-        return self.ctc_head(columns), valid.view(B, rows, N // rows)[:, 0].sum(1)
+        frames = self.config.ctc_frames  # one column's frames side by side, left to right
+        logits = self.ctc_head(columns).view(B, N // rows * frames, -1)
+        return logits, valid.view(B, rows, N // rows)[:, 0].sum(1) * frames
 
-    def add_ctc_head(self):
-        self.ctc_head = nn.Linear(self.config.decoder.dim, self.config.decoder.vocab_size)
-        self.config.ctc = True
+    def _ctc_layer(self, vocab_size: int) -> nn.Linear:
+        return nn.Linear(self.config.decoder.dim, self.config.ctc_frames * vocab_size)
+
+    def add_ctc_head(self, frames: int = 1):
+        self.config.ctc, self.config.ctc_frames = True, frames
+        self.ctc_head = self._ctc_layer(self.config.decoder.vocab_size)
 
     def resize_vocab(self, vocab_size: int):
         """Grow the token embedding and output layer; learned rows stay as they are, new rows start small."""
@@ -91,9 +97,9 @@ class OCRModel(nn.Module):
             head.bias[:old] = dec.head.bias
         dec.token_embed, dec.head = embed, head
         if self.ctc_head is not None:
-            ctc_head = nn.Linear(dec.cfg.dim, vocab_size)
-            with torch.no_grad():
-                ctc_head.weight[:old] = self.ctc_head.weight
-                ctc_head.bias[:old] = self.ctc_head.bias
+            ctc_head, frames = self._ctc_layer(vocab_size), self.config.ctc_frames
+            with torch.no_grad():  # rows are laid out frame by frame: (frames, vocab)
+                ctc_head.weight.view(frames, vocab_size, -1)[:, :old] = self.ctc_head.weight.view(frames, old, -1)
+                ctc_head.bias.view(frames, vocab_size)[:, :old] = self.ctc_head.bias.view(frames, old)
             self.ctc_head = ctc_head
         dec.cfg.vocab_size = self.config.decoder.vocab_size = vocab_size

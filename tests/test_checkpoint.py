@@ -85,11 +85,12 @@ def test_recognizer_returns_text_and_one_confidence_per_character(tmp_path, toke
         assert 0.0 < result.confidence <= 1.0 and all(0.0 < c <= 1.0 for c in result.char_confidences)
 
 
-def test_a_ctc_model_keeps_its_head_and_its_reader_through_save_and_load(tmp_path, tokenizer):
+@pytest.mark.parametrize("frames", [1, 2])
+def test_a_ctc_model_keeps_its_head_and_its_reader_through_save_and_load(tmp_path, tokenizer, frames):
     from ocr.decoding import ctc_search
 
     model = tiny_model(tokenizer, "hybrid_tiny").eval()
-    model.add_ctc_head()
+    model.add_ctc_head(frames)
     model.config.decoding = "ctc"
     save_model(tmp_path / "m", model, tokenizer)
     loaded, _ = load_model(tmp_path / "m")
@@ -97,5 +98,8 @@ def test_a_ctc_model_keeps_its_head_and_its_reader_through_save_and_load(tmp_pat
     assert Recognizer(loaded, tokenizer, "cpu").decoder == "ctc"
     images, widths = torch.rand(2, 1, 32, 128), torch.tensor([128, 64])
     assert [h.ids for h in ctc_search(loaded, images, widths)] == [h.ids for h in ctc_search(model, images, widths)]
-    loaded.resize_vocab(tokenizer.vocab_size + 3)  # charset growth keeps the CTC rows too
-    torch.testing.assert_close(loaded.ctc_head.weight[:tokenizer.vocab_size], model.ctc_head.weight)
+    loaded.resize_vocab(tokenizer.vocab_size + 3)  # charset growth keeps every frame's rows too
+    with torch.no_grad():
+        memory, mask = model.encode(images, widths)
+        grown, old = loaded.ctc_columns(memory, mask)[0], model.ctc_columns(memory, mask)[0]
+    torch.testing.assert_close(grown[..., :tokenizer.vocab_size], old)

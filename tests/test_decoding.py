@@ -124,6 +124,24 @@ def test_ctc_best_path_merges_repeats_drops_blanks_and_ignores_padding(tokenizer
         assert alone.ids == hyp.ids
 
 
+@pytest.mark.parametrize("frames, expected", [(1, [5]), (2, [5, 5, 5])])
+def test_two_ctc_frames_per_column_read_a_doubled_letter(tokenizer, frames, expected):
+    from ocr.decoding import ctc_search
+    from ocr.tokenizer import PAD
+
+    model = tiny_model(tokenizer, "hybrid_tiny").eval()
+    model.add_ctc_head(frames)
+    vocab = tokenizer.vocab_size
+    with torch.no_grad():  # every column reads token 5 in its first frame, blank in its second
+        model.ctc_head.weight.zero_()
+        model.ctc_head.bias.zero_()
+        model.ctc_head.bias[5] = 10.0
+        model.ctc_head.bias[vocab * (frames - 1) + PAD] += 5.0 if frames == 2 else 0.0
+    stride = model.encoder.width_multiple
+    images, widths = images_and_widths([3 * stride])
+    assert ctc_search(model, images, widths)[0].ids == expected
+
+
 def test_the_recognizer_reads_with_the_decoder_the_model_names(tokenizer):
     from PIL import Image
 

@@ -48,6 +48,8 @@ class TrainConfig:
                                                                  "--ctc-weight); best/ is chosen by its CER"})
     ctc_weight: float = field(default=0.0, metadata={"help": "weight of the CTC auxiliary loss on the encoder "
                                                              "(0: off); it finds the text sooner from scratch"})
+    ctc_frames: Optional[int] = field(default=None, metadata={
+        "help": "CTC frames per encoder column, 2 lets doubled letters through (default: the model's, or 1)"})
     drop_path: float = field(default=0.1, metadata={"help": "stochastic depth rate of the encoder's last block"})
     dropout: float = 0.1
     clip: float = field(default=1.0, metadata={"help": "gradient norm clipping (0: off)"})
