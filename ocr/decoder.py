@@ -35,22 +35,55 @@ def merge_heads(x):  # (B, h, T, d) -> (B, T, D)
     return x.transpose(1, 2).reshape(B, T, h * d)
 
 
+def beam_rows(x, beams):  # (B * K, h, T, d) -> (B, h, K * T, d): an image's beams become query rows of one attention
+    if beams == 1:
+        return x
+    BK, h, T, d = x.shape
+    return x.view(BK // beams, beams, h, T, d).transpose(1, 2).reshape(BK // beams, h, beams * T, d)
+
+
+def unbeam_rows(y, beams):  # (B, h, K * T, d) -> (B * K, h, T, d)
+    if beams == 1:
+        return y
+    B, h, KT, d = y.shape
+    return y.view(B, h, beams, KT // beams, d).transpose(1, 2).reshape(B * beams, h, KT // beams, d)
+
+
 @dataclass
 class DecoderState:
-    """What decoding carries from step to step, per layer."""
+    """What decoding carries from step to step, per layer.
+
+    Self-attention keys/values are written once, where they were computed, and never copied when beams are
+    reordered: step s of beam j lives in column s * K + j of its image's buffer, and each hypothesis attends to
+    the columns of its ancestors only (a mask built from `ancestry`).
+    """
     cross_kv: List[tuple]  # (k, v), each (B, h, N, d): one entry per image, shared by its beams
     memory_mask: Optional[torch.Tensor]  # (B, 1, 1, N) or None when no image is padded
-    self_kv: List[Optional[tuple]]  # (k, v), each (B * K, h, t, d): one entry per hypothesis
+    self_kv: List[tuple]  # (k, v), each (B, h, capacity * K, d)
+    ancestry: torch.Tensor  # (B, K, position): the beam each hypothesis descends from at every past step
     beams: int = 1
     position: int = 0
 
-    def select_hypotheses(self, index: torch.Tensor):
-        """Keep hypotheses `index` (reordered beams), in the self-attention cache."""
-        self.self_kv = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.self_kv]
+    def self_mask(self) -> Optional[torch.Tensor]:
+        """(B, 1, K, (position + 1) * K): which cached columns each hypothesis may attend to."""
+        if self.beams == 1:
+            return None
+        B, K, t = self.ancestry.shape
+        own = torch.arange(K, device=self.ancestry.device)[:, None].expand(B, K, 1)
+        path = torch.cat([self.ancestry, own], dim=2)  # (B, K, t + 1)
+        return F.one_hot(path, K).bool().view(B, 1, K, (t + 1) * K)
+
+    def reorder_beams(self, beam: torch.Tensor):
+        """beam (B, K): new beam j continues old beam beam[b, j]."""
+        if self.beams > 1:
+            self.ancestry = torch.cat([self.ancestry.gather(1, beam[:, :, None].expand_as(self.ancestry)),
+                                       beam[:, :, None]], dim=2)
 
     def select_images(self, index: torch.Tensor):
-        """Keep images `index` (the others finished), in the cross-attention keys/values."""
+        """Keep images `index` (the others finished), with their beams and caches."""
         self.cross_kv = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.cross_kv]
+        self.self_kv = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.self_kv]
+        self.ancestry = self.ancestry.index_select(0, index)
         if self.memory_mask is not None:
             self.memory_mask = self.memory_mask.index_select(0, index)
 
@@ -69,24 +102,25 @@ class DecoderLayer(nn.Module):
         k, v = self.kv(memory).chunk(2, dim=-1)
         return split_heads(k, self.heads), split_heads(v, self.heads)
 
-    def forward(self, x, cross_kv, memory_mask, past=None, beams=1):
-        """x (B * K, T, D). Without `past`: causal attention over x. With it: x is the next token, appended to it."""
+    def forward(self, x, cross_kv, memory_mask, beams=1, cache=None, self_mask=None):
+        """x (B * K, T, D). Without `cache`: causal attention over x (training). With `cache` (k, v, end): x is each
+        hypothesis' next token; its keys/values fill columns end - K .. end - 1, and it attends to `self_mask`."""
         q, k, v = (split_heads(t, self.heads) for t in self.qkv(self.norm1(x)).chunk(3, dim=-1))
-        if past is not None:
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=past is None and x.shape[1] > 1)
+        if cache is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=x.shape[1] > 1)
+        else:
+            k_cache, v_cache, end = cache
+            k_cache[:, :, end - beams:end] = beam_rows(k, beams)
+            v_cache[:, :, end - beams:end] = beam_rows(v, beams)
+            y = unbeam_rows(F.scaled_dot_product_attention(beam_rows(q, beams), k_cache[:, :, :end],
+                                                           v_cache[:, :, :end], attn_mask=self_mask), beams)
         x = x + self.drop(self.self_proj(merge_heads(y)))
 
         q = split_heads(self.q(self.norm2(x)), self.heads)  # (B * K, h, T, d)
-        if beams > 1:  # the K beams of an image become K query rows against its keys: memory is never copied
-            BK, h, T, d = q.shape
-            q = q.view(BK // beams, beams, h, T, d).transpose(1, 2).reshape(BK // beams, h, beams * T, d)
-        y = F.scaled_dot_product_attention(q, *cross_kv, attn_mask=memory_mask)
-        if beams > 1:
-            y = y.view(BK // beams, h, beams, T, d).transpose(1, 2).reshape(BK, h, T, d)
+        # the K beams of an image are K query rows against its keys: memory is never copied
+        y = unbeam_rows(F.scaled_dot_product_attention(beam_rows(q, beams), *cross_kv, attn_mask=memory_mask), beams)
         x = x + self.drop(self.cross_proj(merge_heads(y)))
-        x = x + self.mlp(self.norm3(x))
-        return x, (k, v)
+        return x + self.mlp(self.norm3(x))
 
 
 class TextDecoder(nn.Module):
@@ -114,19 +148,26 @@ class TextDecoder(nn.Module):
         x = self.drop(self.token_embed(tokens) + self.pos_embed[:, :T])
         mask = self.sdpa_mask(memory_mask)
         for layer in self.layers:
-            x, _ = layer(x, layer.cross_keys_values(memory), mask)
+            x = layer(x, layer.cross_keys_values(memory), mask)
         return self.head(self.norm(x))
 
-    def start(self, memory, memory_mask=None, beams=1) -> DecoderState:
-        """Cross-attention keys/values of every layer, computed once per image."""
+    def start(self, memory, memory_mask=None, beams=1, length: int = None) -> DecoderState:
+        """Cross-attention keys/values of every layer, computed once per image, and an empty self-attention cache
+        for `length` steps (default: max_length)."""
+        B, h, D = memory.shape[0], self.cfg.heads, self.cfg.dim
+        cache = (B, h, (length or self.cfg.max_length) * beams, D // h)
         return DecoderState([layer.cross_keys_values(memory) for layer in self.layers], self.sdpa_mask(memory_mask),
-                            [None] * len(self.layers), beams)
+                            [(memory.new_empty(cache), memory.new_empty(cache)) for _ in self.layers],
+                            torch.zeros(B, beams, 0, dtype=torch.long, device=memory.device), beams)
 
     def step(self, tokens, state: DecoderState):
         """The last token of every hypothesis (B * K,) -> next-token logits (B * K, V); updates the cache."""
+        if (state.position + 1) * state.beams > state.self_kv[0][0].shape[2]:
+            raise ValueError(f"decoding past the {state.position} steps the cache was started for")
         x = self.token_embed(tokens)[:, None] + self.pos_embed[:, state.position:state.position + 1]
-        for i, layer in enumerate(self.layers):
-            x, state.self_kv[i] = layer(x, state.cross_kv[i], state.memory_mask, state.self_kv[i], state.beams)
+        mask, end = state.self_mask(), (state.position + 1) * state.beams
+        for layer, cross_kv, (k, v) in zip(self.layers, state.cross_kv, state.self_kv):
+            x = layer(x, cross_kv, state.memory_mask, state.beams, (k, v, end), mask)
         state.position += 1
         return self.head(self.norm(x[:, 0]))
 
@@ -152,5 +193,5 @@ def cross_attention_weights(decoder: TextDecoder, tokens, memory, memory_mask=No
             if mask is not None:
                 scores = scores.masked_fill(~mask, float("-inf"))
             return scores.softmax(-1).mean(1)
-        x, _ = l(x, l.cross_keys_values(memory), mask)
+        x = l(x, l.cross_keys_values(memory), mask)
     raise IndexError(layer)

@@ -44,9 +44,9 @@ class Hypothesis:
 @torch.inference_mode()
 def greedy_search(model, images, widths, max_length: int = None, min_length: int = 0) -> List[Hypothesis]:
     memory, mask = model.encode(images, widths)
-    state = model.decoder.start(memory, mask)
     B = images.shape[0]
     limits = length_limits(widths, model.height, max_length or model.decoder.cfg.max_length)
+    state = model.decoder.start(memory, mask, length=max(limits) + 1)
     ids, logprobs = [[] for _ in range(B)], [[] for _ in range(B)]
     active = torch.arange(B)  # original index of every row still decoding
     tokens = torch.full((B,), BOS, dtype=torch.long, device=images.device)
@@ -68,7 +68,6 @@ def greedy_search(model, images, widths, max_length: int = None, min_length: int
                 break
             active, tokens = active[keep], tokens[keep.to(tokens.device)]
             state.select_images(keep.to(tokens.device))
-            state.select_hypotheses(keep.to(tokens.device))
     return [Hypothesis(i, lp, sum(lp)) for i, lp in zip(ids, logprobs)]
 
 
@@ -77,9 +76,9 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
                 max_length: int = None, min_length: int = 0) -> List[Hypothesis]:
     K, device = beams, images.device
     memory, mask = model.encode(images, widths)
-    state = model.decoder.start(memory, mask, beams=K)
     B = images.shape[0]
     limits = length_limits(widths, model.height, max_length or model.decoder.cfg.max_length)
+    state = model.decoder.start(memory, mask, beams=K, length=max(limits) + 1)
     finished = [[] for _ in range(B)]  # per image: Hypothesis list
     active = torch.arange(B)
     scores = torch.zeros(B, K, device=device)
@@ -110,7 +109,6 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
         history = torch.cat([history.gather(1, beam[:, :, None].expand(-1, -1, history.shape[2])), token[:, :, None]], 2)
         history_lp = torch.cat([history_lp.gather(1, beam[:, :, None].expand(-1, -1, history_lp.shape[2])),
                                 top_lp.gather(1, order)[:, :, None]], 2)
-        reorder = (beam + torch.arange(Ba, device=device)[:, None] * K)  # (Ba, K) cache rows to keep, in order
         tokens = token.view(-1)
 
         generated = history.shape[2]
@@ -134,10 +132,10 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
                 break
             active = active[keep]
             keep = keep.to(device)
-            scores, history, history_lp, reorder = scores[keep], history[keep], history_lp[keep], reorder[keep]
+            scores, history, history_lp, beam = scores[keep], history[keep], history_lp[keep], beam[keep]
             tokens = tokens.view(Ba, K)[keep].view(-1)
             state.select_images(keep)
-        state.select_hypotheses(reorder.view(-1))
+        state.reorder_beams(beam)
     return [max(hyps, key=lambda h: h.score) for hyps in finished]
 
 

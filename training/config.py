@@ -2,7 +2,7 @@
 import argparse
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, get_args, get_type_hints
 
 
 @dataclass
@@ -72,6 +72,7 @@ class TrainConfig:
 
 def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--config", help="YAML recipe; its keys are these flags' names")
+    hints = get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not MISSING else f.default_factory()
@@ -81,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser):
         elif isinstance(default, list):
             parser.add_argument(flag, nargs="+", default=None, help=help_text)
         else:
-            kind = type(default) if default is not None else str
+            kind = type(default) if default is not None else get_args(hints[f.name])[0]  # Optional[X] -> X
             parser.add_argument(flag, type=kind, default=None, help=f"{help_text} (default: {default})".strip())
 
 
