@@ -56,11 +56,13 @@ def budget_runs(steps: int, names):
         train(RUNS / name, ["--config", RECIPE, "--encoder", encoder, "--steps", steps, *extra])
 
 
-def data_runs(steps: int):
+def data_runs(steps: int, names):
     if not HOOKER.exists():
         print(f"skipping part 2: {HOOKER.relative_to(ROOT.parent)} is not here")
         return
     for encoder in DATA_ENCODERS:
+        if names and encoder not in names:
+            continue
         for size in DATA_SIZES:
             for start in ("scratch", "synthetic"):
                 init = ["--init-from", RUNS / encoder / "best"] if start == "synthetic" else ["--encoder", encoder]
@@ -184,7 +186,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=600, help="part 1 step budget per encoder")
     p.add_argument("--data-steps", type=int, default=150, help="part 2 step budget per run")
     p.add_argument("--part", choices=["budget", "data", "both"], default="both")
-    p.add_argument("--encoders", nargs="+", help="part 1: only these (e.g. two lanes, one CPU core each)")
+    p.add_argument("--encoders", nargs="+", help="only these (e.g. two lanes, one CPU core each)")
     p.add_argument("--report", action="store_true", help="only tables and plots from the runs already there")
     p.add_argument("--no-report", action="store_true", help="train only")
     args = p.parse_args(argv)
@@ -192,7 +194,7 @@ def main(argv=None):
         if args.part in ("budget", "both"):
             budget_runs(args.steps, args.encoders)
         if args.part in ("data", "both"):
-            data_runs(args.data_steps)
+            data_runs(args.data_steps, args.encoders)
     if not args.no_report:
         report(args.steps)
 

@@ -33,12 +33,17 @@ def test_beam_cache_reordering_equals_recomputing_each_hypothesis(model):
     hyps = beam_search(model, images, widths, beams=3, length_penalty=0.0, max_length=10)
     memory, mask = model.encode(images, widths)
     for i, hyp in enumerate(hyps):  # rescoring the winner from scratch gives the log-probs the search tracked
-        tokens = torch.tensor([[BOS] + hyp.ids + ([EOS] if len(hyp.token_logprobs) > len(hyp.ids) else [])])
-        with torch.no_grad():
-            logits = model.decoder(tokens[:, :-1], memory[i:i + 1], mask[i:i + 1])[0].float()
-        logits[:, :2] = float("-inf")
-        expected = logits.log_softmax(-1).gather(1, tokens[0, 1:, None])[:, 0]
+        expected = rescore(model, hyp, memory[i:i + 1], mask[i:i + 1])
         torch.testing.assert_close(torch.tensor(hyp.token_logprobs), expected, rtol=1e-4, atol=1e-4)
+
+
+def rescore(model, hyp, memory, mask):
+    """log p of each token of a hypothesis ([EOS] too when it ended with one), teacher-forced in full precision."""
+    tokens = torch.tensor([[BOS] + hyp.ids + ([EOS] if len(hyp.token_logprobs) > len(hyp.ids) else [])])
+    with torch.no_grad():
+        logits = model.decoder(tokens[:, :-1], memory, mask)[0].float()
+    logits[:, :2] = float("-inf")
+    return logits.log_softmax(-1).gather(1, tokens[0, 1:, None])[:, 0]
 
 
 def test_beam_one_equals_greedy(tokenizer):
@@ -158,3 +163,18 @@ def test_the_recognizer_reads_with_the_decoder_the_model_names(tokenizer):
     ctc, attention = (Recognizer(model, tokenizer, "cpu", decoder=d).recognize([line])[0] for d in ("ctc", "attention"))
     assert len(ctc.char_confidences) == len(ctc.text) and 0 <= ctc.confidence <= 1
     assert Recognizer(model, tokenizer, "cpu", decoder="attention").decoder == "attention"
+
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_decoding_under_mixed_precision_tracks_the_full_precision_log_probs(model, dtype):
+    # the GPU path runs every search under autocast; CPU autocast exercises the same dtype mixing (half-precision
+    # cache buffers, -inf masks, float scores) where CI can run it
+    images, widths = images_and_widths([256, 96, 192])
+    with torch.autocast("cpu", dtype=dtype):
+        hyps = greedy_search(model, images, widths, max_length=12) + beam_search(model, images, widths, beams=3,
+                                                                                 max_length=12)
+    memory, mask = model.encode(images, widths)
+    for i, hyp in enumerate(hyps):
+        rescored = rescore(model, hyp, memory[i % 3:i % 3 + 1], mask[i % 3:i % 3 + 1])
+        torch.testing.assert_close(torch.tensor(hyp.token_logprobs), rescored, rtol=0, atol=0.1)
