@@ -89,6 +89,20 @@ def test_columns_read_one_after_the_other_and_full_width_lines_break_them():
     assert all(r[-1] <= 6 or r[0] >= 7 for r in regions if max(r) <= 12)  # no region mixes the upper columns
 
 
+def test_a_caption_across_the_gutter_does_not_join_the_columns():
+    # The caption sits in the gutter, so no straight gutter runs the whole height and no blank row crosses the page:
+    # the blocks cannot be cut apart, and the columns are found from the blanks lined up in the lines.
+    rows = [20 + 30 * i for i in range(9)]
+    narrow = range(2, 7)  # lines beside the caption (and one above and below it) leave it room
+    left = [("a line of text" if i in narrow else "the quick brown fox jumps", 30, y) for i, y in enumerate(rows)]
+    caption = [(text, 300, rows[i]) for i, text in zip((3, 4, 5), ("caption ab", "caption cd", "caption ef"))]
+    right = [("seven apples" if i in narrow else "jumps over 12 dogs again", 560 if i in narrow else 400, y)
+             for i, y in enumerate(rows)]
+    image, boxes = compose(left + caption + right, (760, 300))
+    page = segment_page(image)
+    assert matched_order(page, boxes) == list(range(len(boxes)))  # down the left column, the caption, the right
+
+
 def turned_box(box, angle, size, turned_size):
     """The box around `box` after PIL's rotate(angle, expand=True): counter-clockwise about the centre."""
     a = math.radians(angle)

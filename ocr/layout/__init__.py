@@ -20,7 +20,7 @@ from ..document import Line, Page, Region
 from .binarize import binarize, default_window
 from .blocks import classify, components, text_height, xy_cut
 from .deskew import Rotation, estimate_skew
-from .lines import attach_small, find_lines, outline
+from .lines import attach_small, columns, find_lines, outline
 
 __all__ = ["SegmentedPage", "segment_page"]
 
@@ -120,7 +120,8 @@ def segment_page(image: Image.Image, binarization: str = "sauvola", deskew: bool
         comps = components(ink)
 
     text_ids, small_ids = classify(comps, text_size)
-    blocks = [find_lines(comps, text_ids[block], text_size) for block in xy_cut(comps.boxes[text_ids], text_size)]
+    blocks = [column for block in xy_cut(comps.boxes[text_ids], text_size)
+              for column in columns(find_lines(comps, text_ids[block], text_size))]
     attach_small([line for lines in blocks for line in lines], comps.boxes[small_ids], text_size)
     _add_regions(page, [lines for lines in blocks if lines], ink.shape, text_size)
     return page

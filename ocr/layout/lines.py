@@ -4,8 +4,9 @@ Line centres are the peaks of a smoothed profile of where the components' vertic
 width, so a short line beside a long one still makes its own peak; a component taller than a letter is spread over
 its rows like its ink, so two lines touching through a descender still make two peaks). Each component goes to
 the line its vertical centre falls in; one reaching well across a valley (a descender touching the ascender below)
-is cut there. A line is then broken at gaps too wide for a word space (columns the block finder missed), and small
-marks (dots, commas) join the line they sit in.
+is cut there. A line is then broken at gaps too wide for a word space, and at gutters: gaps at the same place in
+several consecutive lines (columns the block finder missed because a caption or a picture interrupts the gutter);
+the pieces are then chained into columns (`columns`). Small marks (dots, commas) join the line they sit in.
 """
 from dataclasses import dataclass, field
 from typing import List
@@ -21,6 +22,9 @@ VALLEY = 0.5  # a valley must fall below this share of the lower peak to separat
 CUT_REACH = 0.5  # a component is cut at a valley when it reaches this far on both sides...
 CUT_HEIGHT = 1.3  # ...and is at least this tall
 LINE_BREAK = 4.0  # a horizontal gap this wide ends a line (wider than after a paragraph number)
+GUTTER_GAP = 2.0  # a blank this wide (word spaces of loose justified lines reach 1.5)...
+GUTTER_LINES = 3  # ...through this many consecutive lines...
+GUTTER_TEXT = 4.0  # ...with text at least this wide on both sides (not the page numbers of a contents page) is a gutter
 MIN_LINE_HEIGHT = 0.6  # lines of ink lower than this (and short) are blots, not text
 SMALL_REACH = (1.0, 0.3)  # how far (x, y) outside a line's box a small mark may sit and still join it
 PADDING = 0.3  # added around each line's ink
@@ -31,6 +35,7 @@ BIN = 1.0  # width of the columns of the line outline, in text heights
 class LineParts:
     boxes: List[tuple] = field(default_factory=list)  # the ink boxes of the line: components or pieces of them
     baseline_y: float = 0.0
+    row: int = 0  # pieces of one line broken at a gutter share their row
 
     @property
     def box(self):
@@ -81,11 +86,48 @@ def _cut(comps: Components, i: int, cuts: np.ndarray) -> List[tuple]:
     return pieces
 
 
-def _break_wide_gaps(boxes: List[tuple], height: float) -> List[List[tuple]]:
-    boxes = sorted(boxes)
+def _gaps(boxes: List[tuple], min_gap: float) -> List[tuple]:
+    """(start, end) of the blanks at least min_gap wide between the boxes of one line, left to right."""
+    boxes, gaps = sorted(boxes), []
+    right = boxes[0][2]
+    for b in boxes[1:]:
+        if b[0] - right >= min_gap:
+            gaps.append((right, b[0]))
+        right = max(right, b[2])
+    return gaps
+
+
+def _gutters(rows: List[List[tuple]], height: float) -> List[List[tuple]]:
+    """Per line, its gaps that are column gutters: a blank GUTTER_GAP wide through GUTTER_LINES consecutive lines,
+    with wide text both sides (word spaces of justified text do not line up for long)."""
+    candidates = []
+    for boxes in rows:
+        left, right = min(b[0] for b in boxes), max(b[2] for b in boxes)
+        candidates.append([g for g in _gaps(boxes, GUTTER_GAP * height)
+                           if g[0] - left >= GUTTER_TEXT * height and right - g[1] >= GUTTER_TEXT * height])
+    shared = GUTTER_GAP * height
+    gutters = [set() for _ in rows]
+    for first in range(len(rows) - GUTTER_LINES + 1):
+        for gap in candidates[first]:
+            chain, (lo, hi) = [gap], gap
+            for row in range(first + 1, first + GUTTER_LINES):
+                best = max(candidates[row], key=lambda g: min(hi, g[1]) - max(lo, g[0]), default=None)
+                if best is None or min(hi, best[1]) - max(lo, best[0]) < shared:
+                    break
+                chain.append(best)
+                lo, hi = max(lo, best[0]), min(hi, best[1])
+            else:
+                for row, g in enumerate(chain, start=first):
+                    gutters[row].add(g)
+    return [sorted(g) for g in gutters]
+
+
+def _break_line(boxes: List[tuple], gutters: List[tuple], height: float) -> List[List[tuple]]:
+    """A line's boxes, broken at its gutters and at gaps too wide for a word space."""
+    boxes, ends = sorted(boxes), {g[1] for g in gutters}
     groups, right = [[boxes[0]]], boxes[0][2]
     for b in boxes[1:]:
-        if b[0] - right >= LINE_BREAK * height:
+        if b[0] - right >= LINE_BREAK * height or (b[0] in ends and b[0] > right):
             groups.append([])
         groups[-1].append(b)
         right = max(right, b[2])
@@ -128,11 +170,75 @@ def find_lines(comps: Components, block: np.ndarray, height: float) -> List[Line
         pieces = _cut(comps, i, np.round(cuts)) if len(cuts) and box[3] - box[1] >= CUT_HEIGHT * height else [box]
         for piece in pieces:
             bands[np.searchsorted(valleys, (piece[1] + piece[3]) / 2)].append(tuple(int(v) for v in piece))
+    rows = [band for band in bands if band]
     lines = []
-    for band in bands:
-        if band:
-            lines += [LineParts(g, _baseline(g, height)) for g in _break_wide_gaps(band, height)]
+    for row, (band, gutters) in enumerate(zip(rows, _gutters(rows, height))):
+        lines += [LineParts(g, _baseline(g, height), row) for g in _break_line(band, gutters, height)]
     return [line for line in lines if _is_text(line.box, height)]
+
+
+def columns(lines: List[LineParts]) -> List[List[LineParts]]:
+    """A block's lines, as columns in reading order, where gutters broke some of its lines; else the block as it is.
+
+    A piece joins the column of the piece in the line above when each is the other's only horizontal overlap.
+    A column is read before another when it lies left of it in the lines they share, or, sharing none, above it
+    and overlapping it horizontally; otherwise by its first line, then from the left.
+    """
+    by_row = {}
+    for line in lines:
+        by_row.setdefault(line.row, []).append(line)
+    if all(len(r) == 1 for r in by_row.values()):
+        return [lines]
+    rows = sorted(by_row)
+    column_of = {id(line): i for i, line in enumerate(by_row[rows[0]])}
+    chains = [[line] for line in by_row[rows[0]]]
+    for above, below in zip(rows, rows[1:]):
+        for line in by_row[below]:
+            over = [a for a in by_row[above] if _x_overlap(a.box, line.box)]
+            if len(over) == 1 and sum(_x_overlap(over[0].box, b.box) for b in by_row[below]) == 1 \
+                    and above + 1 == below:
+                column_of[id(line)] = column_of[id(over[0])]
+                chains[column_of[id(line)]].append(line)
+            else:
+                column_of[id(line)] = len(chains)
+                chains.append([line])
+    return _reading_order(chains)
+
+
+def _x_overlap(a, b) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0])
+
+
+def _before(a: List[LineParts], b: List[LineParts]) -> bool:
+    b_rows = {line.row: line for line in b}
+    shared = [(line, b_rows[line.row]) for line in a if line.row in b_rows]
+    if shared:
+        return shared[0][0].box[0] < shared[0][1].box[0]
+    hull_a = (min(l.box[0] for l in a), 0, max(l.box[2] for l in a), 0)
+    hull_b = (min(l.box[0] for l in b), 0, max(l.box[2] for l in b), 0)
+    return _x_overlap(hull_a, hull_b) and a[-1].row < b[0].row
+
+
+def _reading_order(chains: List[List[LineParts]]) -> List[List[LineParts]]:
+    """Topological order of `_before`, ties taken by first line then left edge (Kahn's algorithm)."""
+    key = [(c[0].row, c[0].box[0]) for c in chains]
+    after = [[j for j in range(len(chains)) if j != i and _before(chains[i], chains[j])] for i in range(len(chains))]
+    waiting = [0] * len(chains)
+    for targets in after:
+        for j in targets:
+            waiting[j] += 1
+    order, ready = [], [i for i in range(len(chains)) if waiting[i] == 0]
+    while ready:
+        i = min(ready, key=lambda k: key[k])
+        ready.remove(i)
+        order.append(i)
+        for j in after[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                ready.append(j)
+    if len(order) < len(chains):  # contradictory placements: first line, then left edge
+        order = sorted(range(len(chains)), key=lambda k: key[k])
+    return [chains[i] for i in order]
 
 
 def _is_text(box, height: float) -> bool:
