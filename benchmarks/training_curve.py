@@ -3,7 +3,7 @@
 Training time excludes validation. Runs logged before `train_s` existed get it back from their per-10-step lines/s
 and batch size (train_config.json).
 
-    python benchmarks/training_curve.py runs/short --plot docs/img/curve_printed_stage1.png
+    python benchmarks/training_curve.py runs/stage1b --plot docs/img/curve_printed_stage1.png
 """
 import argparse
 import csv
