@@ -105,6 +105,48 @@ def test_overfit_batch_learns_one_batch_exactly(tmp_path, capsys):
     assert progress["best_cer"] == 0.0, capsys.readouterr().out[-2000:]
 
 
+def tiny_config(tmp_path, **overrides) -> TrainConfig:
+    data = gt_folder(tmp_path / "gt", WORDS[:8])
+    settings = dict(train=[str(data)], val=[str(data)], output=str(tmp_path / "run"), encoder="vit_tiny",
+                    max_width=256, decoder_dim=64, decoder_depth=1, decoder_heads=2, batch_size=2, workers=0,
+                    warmup=1, save_every=1000)
+    return TrainConfig(**{**settings, **overrides})
+
+
+def test_early_stopping_ends_the_run_after_patience_evaluations_without_a_better_cer(tmp_path, capsys):
+    progress = train(tiny_config(tmp_path, steps=50, val_every=1, lr=0.0, patience=2))  # lr 0: never better
+    assert progress["step"] == 3 and progress["stale"] == 2
+    assert "early stop: no better validation CER in 2 evaluations" in capsys.readouterr().out
+    assert (tmp_path / "run" / "best" / "model.safetensors").exists()
+
+
+def test_gradient_accumulation_takes_one_optimiser_step_per_k_batches(tmp_path):
+    progress = train(tiny_config(tmp_path, steps=3, val_every=1000, grad_accum=2))
+    assert progress["step"] == 3 and progress["epoch"] * 4 + progress["batch"] == 6  # 8 lines: 4 batches an epoch
+
+
+def test_ema_averages_the_weights_and_the_saved_model_is_the_average(tmp_path):
+    from training.trainer import EMA
+
+    model = torch.nn.Linear(2, 2)
+    ema = EMA(model, decay=0.75)
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(4.0)
+    ema.update(model)
+    torch.testing.assert_close(ema.shadow["weight"], start + 1.0)  # 0.75 * w0 + 0.25 * (w0 + 4)
+    with ema.swapped_into(model):
+        torch.testing.assert_close(model.weight, start + 1.0)
+    torch.testing.assert_close(model.weight, start + 4.0)  # the model's own weights come back
+
+    train(tiny_config(tmp_path, steps=4, val_every=1000, ema=0.9))
+    last = load_file(tmp_path / "run" / "last" / "model.safetensors")
+    shadow = load_file(tmp_path / "run" / "state" / "ema.safetensors")
+    trained = load_file(tmp_path / "run" / "state" / "model.safetensors")
+    assert all(torch.equal(last[k], shadow[k]) for k in last)
+    assert not all(torch.equal(last[k], trained[k]) for k in last)
+
+
 def test_two_cpu_processes_train_one_model(tmp_path):
     data = gt_folder(tmp_path / "gt")
     torchrun = Path(sys.executable).with_name("torchrun")
