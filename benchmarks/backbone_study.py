@@ -15,6 +15,7 @@ Runs go to runs/study/ (a finished run is not trained again; a killed one resume
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,14 +38,24 @@ DATA_SIZES = [500, 2000, 0]  # 0: all
 
 
 def train(output: Path, args: list):
+    """One run, unless it is finished or another lane holds its lock (lanes share the list of runs)."""
     done = output / "last" / "model.safetensors"
     if done.exists():
         return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    lock = output.parent / f"{output.name}.lock"
+    try:
+        os.close(os.open(lock, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        print(f"skipping {output.name}: another lane trains it (delete {lock.name} if none does)", flush=True)
+        return
     command = [sys.executable, "-m", "ocr.cli", "train", "--output", str(output), "--resume", *map(str, args)]
     print("$", " ".join(command[2:]), flush=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with (output.parent / f"{output.name}.log").open("a") as log:
-        subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
+    try:
+        with (output.parent / f"{output.name}.log").open("a") as log:
+            subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
+    finally:
+        lock.unlink()
 
 
 def budget_runs(steps: int, names):
@@ -188,7 +199,8 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=600, help="part 1 step budget per encoder")
     p.add_argument("--data-steps", type=int, default=150, help="part 2 step budget per run")
     p.add_argument("--part", choices=["budget", "data", "both"], default="both")
-    p.add_argument("--encoders", nargs="+", help="only these (e.g. two lanes, one CPU core each)")
+    p.add_argument("--encoders", nargs="+", help="only these; or run the same command twice, one CPU core each: "
+                   "the lanes share the runs")
     p.add_argument("--report", action="store_true", help="only tables and plots from the runs already there")
     p.add_argument("--no-report", action="store_true", help="train only")
     args = p.parse_args(argv)
