@@ -33,7 +33,7 @@ RECIPE = ROOT / "training" / "recipes" / "study.yaml"
 HOOKER = ROOT.parent / "shared" / "data" / "hooker-hw-train" / "manifest.jsonl"
 BUDGET = [("hybrid_tiny", None), ("vit_tiny", None), ("deit_tiny", None), ("deit_tiny+distill", "hybrid_tiny"),
           ("swin_tiny", None)]
-DATA_ENCODERS = ["hybrid_tiny", "vit_tiny", "swin_tiny"]
+DATA_ENCODERS = ["hybrid_tiny", "vit_tiny", "deit_tiny", "swin_tiny"]
 DATA_SIZES = [500, 2000, 0]  # 0: all
 
 

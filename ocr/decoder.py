@@ -155,9 +155,11 @@ class TextDecoder(nn.Module):
         """Cross-attention keys/values of every layer, computed once per image, and an empty self-attention cache
         for `length` steps (default: max_length)."""
         B, h, D = memory.shape[0], self.cfg.heads, self.cfg.dim
-        cache = (B, h, (length or self.cfg.max_length) * beams, D // h)
-        return DecoderState([layer.cross_keys_values(memory) for layer in self.layers], self.sdpa_mask(memory_mask),
-                            [(memory.new_empty(cache), memory.new_empty(cache)) for _ in self.layers],
+        cross_kv = [layer.cross_keys_values(memory) for layer in self.layers]
+        shape, dtype = (B, h, (length or self.cfg.max_length) * beams, D // h), cross_kv[0][0].dtype  # autocast's
+        return DecoderState(cross_kv, self.sdpa_mask(memory_mask),
+                            [(memory.new_empty(shape, dtype=dtype), memory.new_empty(shape, dtype=dtype))
+                             for _ in self.layers],
                             torch.zeros(B, beams, 0, dtype=torch.long, device=memory.device), beams)
 
     def step(self, tokens, state: DecoderState):

@@ -166,10 +166,14 @@ def test_the_recognizer_reads_with_the_decoder_the_model_names(tokenizer):
 
 
 
+@pytest.mark.parametrize("bridge", ["linear", "none"])
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_decoding_under_mixed_precision_tracks_the_full_precision_log_probs(model, dtype):
+def test_decoding_under_mixed_precision_tracks_the_full_precision_log_probs(tokenizer, bridge, dtype):
     # the GPU path runs every search under autocast; CPU autocast exercises the same dtype mixing (half-precision
-    # cache buffers, -inf masks, float scores) where CI can run it
+    # cache buffers, -inf masks, float scores) where CI can run it. Without a bridge the decoder reads the encoder's
+    # float32 LayerNorm output directly.
+    model = (tiny_model(tokenizer) if bridge == "linear" else tiny_model(tokenizer, dim=64, heads=4)).eval()
+    assert isinstance(model.bridge, torch.nn.Identity) == (bridge == "none")
     images, widths = images_and_widths([256, 96, 192])
     with torch.autocast("cpu", dtype=dtype):
         hyps = greedy_search(model, images, widths, max_length=12) + beam_search(model, images, widths, beams=3,
