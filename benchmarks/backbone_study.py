@@ -10,6 +10,7 @@ from scratch and from part 1's synthetic-trained models.
 
     python benchmarks/backbone_study.py --steps 600 --data-steps 150     # both parts, then the report
     python benchmarks/backbone_study.py --report                          # tables and plots from finished runs
+    python benchmarks/backbone_study.py --part data --report              # part 2 only (part 1 re-times inference)
 
 Runs go to runs/study/ (a finished run is not trained again; a killed one resumes); plots to docs/img/.
 """
@@ -98,7 +99,8 @@ def inference_speed(models: dict, images, reps: int = 2) -> dict:
     return {name: len(images) / min(s) for name, s in seconds.items()}
 
 
-def report(steps: int):
+def budget_results() -> list:
+    """Part 1 rows: CER, size and cost of each encoder's run; inference is timed here, all models in turn."""
     import torch
 
     from encoder_cost import count_flops
@@ -125,6 +127,11 @@ def report(steps: int):
         speed = inference_speed({r["encoder"]: RUNS / r["encoder"] / "best" for r in rows}, images)
         for r in rows:
             r["infer_lines_per_s"] = speed[r["encoder"]]
+    return rows
+
+
+def data_results() -> list:
+    """Part 2 rows: the last validation of every finished data run."""
     data = []
     for encoder in DATA_ENCODERS:
         for size in DATA_SIZES:
@@ -134,8 +141,20 @@ def report(steps: int):
                 if "val_ctc_cer" in log:
                     data.append({"encoder": encoder, "lines": size or "all", "start": start,
                                  "attention_cer": log["val_cer"][-1][1], "ctc_cer": log["val_ctc_cer"][-1][1]})
+    return data
+
+
+def report(steps: int, part: str):
+    """Tables, plots and runs/study/results.json for the parts asked for; the other part's results are kept."""
+    results_file = RUNS / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {"budget": [], "data": []}
+    if part != "data":
+        results["budget"] = budget_results()
+    if part != "budget":
+        results["data"] = data_results()
     RUNS.mkdir(parents=True, exist_ok=True)
-    (RUNS / "results.json").write_text(json.dumps({"budget": rows, "data": data}, indent=1))
+    results_file.write_text(json.dumps(results, indent=1))
+    rows, data = results["budget"], results["data"]
     print(f"\nPart 1: {steps} steps each, synthetic validation CER (best of the run)\n")
     print("| encoder | val CER | params (enc / all) | enc GFLOPs/line | attention share | train lines/s | "
           "infer lines/s |\n|---|---|---|---|---|---|---|")
@@ -152,7 +171,7 @@ def report(steps: int):
                 print(f"| {encoder} | {start} | " + " | ".join(
                     f"{cells[k]['ctc_cer']:.1%} ({cells[k]['attention_cer']:.1%})" if k in cells else "-"
                     for k in (500, 2000, "all")) + " |")
-    plot(rows, data)
+    plot(rows if part != "data" else [], data if part != "budget" else [])
 
 
 def plot(rows, data):
@@ -163,21 +182,22 @@ def plot(rows, data):
 
     out = ROOT / "docs" / "img"
     out.mkdir(parents=True, exist_ok=True)
-    fig, (curves, cost) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for r in rows:
-        steps, cer = zip(*r["curve"])
-        curves.plot(steps, [100 * c for c in cer], "o-", label=r["encoder"])
-        cost.scatter(r["encoder_gflops"], 100 * r["val_cer"], s=40 * r["params_m"])
-        cost.annotate(r["encoder"], (r["encoder_gflops"], 100 * r["val_cer"]), fontsize=8)
-    curves.set(xlabel="training step", ylabel="validation CER (%)", title="same data, same decoder, same steps",
-               yscale="log")
-    curves.legend(fontsize=8)
-    cost.set(xlabel="encoder GFLOPs per 32x512 line", ylabel="best validation CER (%)",
-             title="accuracy against cost (size: parameters)")
-    for ax in (curves, cost):
-        ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "study_budget.png", dpi=110)
+    if rows:
+        fig, (curves, cost) = plt.subplots(1, 2, figsize=(12, 4.5))
+        for r in rows:
+            steps, cer = zip(*r["curve"])
+            curves.plot(steps, [100 * c for c in cer], "o-", label=r["encoder"])
+            cost.scatter(r["encoder_gflops"], 100 * r["val_cer"], s=40 * r["params_m"])
+            cost.annotate(r["encoder"], (r["encoder_gflops"], 100 * r["val_cer"]), fontsize=8)
+        curves.set(xlabel="training step", ylabel="validation CER (%)", title="same data, same decoder, same steps",
+                   yscale="log")
+        curves.legend(fontsize=8)
+        cost.set(xlabel="encoder GFLOPs per 32x512 line", ylabel="best validation CER (%)",
+                 title="accuracy against cost (size: parameters)")
+        for ax in (curves, cost):
+            ax.grid(True, alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(out / "study_budget.png", dpi=110)
     if data:
         fig, ax = plt.subplots(figsize=(6, 4.5))
         for colour, encoder in enumerate(DATA_ENCODERS):
@@ -210,7 +230,7 @@ def main(argv=None):
         if args.part in ("data", "both"):
             data_runs(args.data_steps, args.encoders)
     if not args.no_report:
-        report(args.steps)
+        report(args.steps, args.part)
 
 
 if __name__ == "__main__":
