@@ -164,8 +164,9 @@ class TextDecoder(nn.Module):
 
     def step(self, tokens, state: DecoderState):
         """The last token of every hypothesis (B * K,) -> next-token logits (B * K, V); updates the cache."""
-        if (state.position + 1) * state.beams > state.self_kv[0][0].shape[2]:
-            raise ValueError(f"decoding past the {state.position} steps the cache was started for")
+        capacity = state.self_kv[0][0].shape[2] // state.beams
+        if state.position >= capacity:
+            raise ValueError(f"decoding past the {capacity} steps the cache was started for")
         x = self.token_embed(tokens)[:, None] + self.pos_embed[:, state.position:state.position + 1]
         mask, end = state.self_mask(), (state.position + 1) * state.beams
         for layer, cross_kv, (k, v) in zip(self.layers, state.cross_kv, state.self_kv):

@@ -104,7 +104,7 @@ def classify(comps: Components, height: float):
     return np.flatnonzero(text), np.flatnonzero(small)
 
 
-def _gaps(starts: np.ndarray, ends: np.ndarray, min_gap: float):
+def blanks(starts: np.ndarray, ends: np.ndarray, min_gap: float):
     """(start, end) of the blank intervals at least min_gap long between the covered intervals [starts, ends)."""
     order = np.argsort(starts)
     starts, ends = starts[order], np.maximum.accumulate(ends[order])
@@ -118,7 +118,7 @@ def _vertical_cut(boxes: np.ndarray, height: float) -> Optional[float]:
     if len(boxes) < 2:
         return None
     short = boxes[:, 3].max() - boxes[:, 1].min() < SHORT_BLOCK * height
-    gaps = _gaps(boxes[:, 0], boxes[:, 2], (GUTTER_SHORT if short else GUTTER) * height)
+    gaps = blanks(boxes[:, 0], boxes[:, 2], (GUTTER_SHORT if short else GUTTER) * height)
     if not gaps:
         return None
     start, end = max(gaps, key=lambda g: g[1] - g[0])
@@ -158,7 +158,7 @@ def xy_cut(boxes: np.ndarray, height: float, index: np.ndarray = None, pitch: fl
     if x is not None:
         left = part[:, 0] < x
         return xy_cut(boxes, height, index[left], pitch) + xy_cut(boxes, height, index[~left], pitch)
-    gaps = _gaps(part[:, 1], part[:, 3], max(PARAGRAPH_GAP * height, pitch - LINE_BLANK * height))
+    gaps = blanks(part[:, 1], part[:, 3], max(PARAGRAPH_GAP * height, pitch - LINE_BLANK * height))
     if not gaps:
         return [index]
     cuts = np.array([(a + b) / 2 for a, b in gaps])

@@ -14,7 +14,7 @@ from typing import List
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .blocks import Components
+from .blocks import Components, blanks
 
 SMOOTHING = 0.25  # sigma of the profile smoothing, in text heights
 MIN_PITCH = 0.8  # two peaks closer than this are one line
@@ -86,24 +86,14 @@ def _cut(comps: Components, i: int, cuts: np.ndarray) -> List[tuple]:
     return pieces
 
 
-def _gaps(boxes: List[tuple], min_gap: float) -> List[tuple]:
-    """(start, end) of the blanks at least min_gap wide between the boxes of one line, left to right."""
-    boxes, gaps = sorted(boxes), []
-    right = boxes[0][2]
-    for b in boxes[1:]:
-        if b[0] - right >= min_gap:
-            gaps.append((right, b[0]))
-        right = max(right, b[2])
-    return gaps
-
-
 def _gutters(rows: List[List[tuple]], height: float) -> List[List[tuple]]:
     """Per line, its gaps that are column gutters: a blank GUTTER_GAP wide through GUTTER_LINES consecutive lines,
     with wide text both sides (word spaces of justified text do not line up for long)."""
     candidates = []
     for boxes in rows:
         left, right = min(b[0] for b in boxes), max(b[2] for b in boxes)
-        candidates.append([g for g in _gaps(boxes, GUTTER_GAP * height)
+        ink = np.array(boxes)
+        candidates.append([g for g in blanks(ink[:, 0], ink[:, 2], GUTTER_GAP * height)
                            if g[0] - left >= GUTTER_TEXT * height and right - g[1] >= GUTTER_TEXT * height])
     shared = GUTTER_GAP * height
     gutters = [set() for _ in rows]
