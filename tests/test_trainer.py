@@ -158,3 +158,10 @@ def test_two_cpu_processes_train_one_model(tmp_path):
     assert "2 process(es)" in run.stdout
     model, tokenizer = load_model(tmp_path / "run" / "last")
     assert state_step(tmp_path / "run") == 4
+
+
+def test_train_can_run_twice_in_one_process_with_another_precision(tmp_path):
+    # accelerate keeps its state in a process-wide singleton; a notebook's second run must not inherit the first's
+    for precision in ["no", "bf16"]:
+        progress = train(tiny_config(tmp_path / precision, steps=2, val_every=1000, precision=precision, device="cpu"))
+        assert progress["step"] == 2

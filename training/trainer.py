@@ -140,6 +140,7 @@ def load_teacher(cfg, model, tokenizer, device):
 
 def train(cfg: TrainConfig):
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.precision,
                               cpu=cfg.device == "cpu")
@@ -237,6 +238,7 @@ def train(cfg: TrainConfig):
         print(f"done: step {progress['step']}, {best}last model in {out / 'last'}")
     accelerator.wait_for_everyone()
     accelerator.end_training()  # destroys the process group: a rank exiting with gloo threads alive aborts
+    AcceleratorState._reset_state(reset_partial_state=True)  # accelerate's singleton would pin the next train()'s precision
     return progress
 
 
