@@ -25,10 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from ocr.metrics import ErrorCounts, normalize  # noqa: E402
 from ocr.pipeline import load_recognizer  # noqa: E402
 from ocr.tesseract import tesseract_available, tesseract_line  # noqa: E402
-from training.config import load_recipe  # noqa: E402
 from training.dataset import load_line  # noqa: E402
-from training.readers import parse_where, read_sources  # noqa: E402
-from training.setup import split_by_group  # noqa: E402
+from training.setup import held_out_lines  # noqa: E402
 
 
 def degrade(image: Image.Image, kind: str, rng: random.Random) -> Image.Image:
@@ -41,12 +39,6 @@ def degrade(image: Image.Image, kind: str, rng: random.Random) -> Image.Image:
         small = image.resize((max(1, image.width * 12 // image.height), 12), Image.Resampling.BILINEAR)
         return small.resize(image.size, Image.Resampling.BILINEAR)
     return image
-
-
-def held_out(recipe: dict):
-    samples = read_sources([str(p) for p in recipe["train"]], parse_where(recipe.get("where"))).samples
-    _, val = split_by_group(samples, recipe.get("val_fraction", 0.05), recipe.get("seed", 0))
-    return val
 
 
 def read_both(recognizer, images, beams):
@@ -90,7 +82,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if not tesseract_available():
         sys.exit("tesseract is not installed (Debian: apt install tesseract-ocr)")
-    lines = held_out(load_recipe(args.recipe))
+    lines = held_out_lines(args.recipe)
     rng = random.Random(0)
     if args.limit and len(lines) > args.limit:
         lines = rng.sample(lines, args.limit)

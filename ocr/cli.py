@@ -55,7 +55,9 @@ def run_train(args) -> int:
 def add_eval(sub):
     p = sub.add_parser("eval", help="CER/WER of a model on transcribed lines",
                        description="Evaluate a model on folders of line images + .gt.txt, manifests or PAGE/ALTO.")
-    p.add_argument("data", nargs="+", help="folders, manifests (.jsonl/.tsv/.csv), PAGE or ALTO files")
+    p.add_argument("data", nargs="*", help="folders, manifests (.jsonl/.tsv/.csv), PAGE or ALTO files")
+    p.add_argument("--held-out", metavar="RECIPE", help="instead of data: the real lines a training recipe's run "
+                                                        "held out for validation (split as `vitocr train` does)")
     p.add_argument("--model", default=None, help="bundled model (printed, handwritten) or a model folder")
     p.add_argument("--device", default="auto")
     p.add_argument("--beams", type=int, default=1)

@@ -14,14 +14,25 @@ from .metrics import load_mapping, normalize
 from .pipeline import load_recognizer
 
 
-def load_lines(paths, limit: int = 0, where=None):
-    """(images, texts, names, problems) from any source the training readers take; bad files are skipped."""
-    from training.dataset import load_line
+def read_samples(args):
+    """(LineSamples, problems): the data arguments, or the lines `--held-out RECIPE` never trained on."""
     from training.readers import parse_where, read_sources
+    from training.setup import held_out_lines
 
-    result = read_sources(paths, parse_where(where))
-    samples = result.samples[:limit] if limit else result.samples
-    images, texts, names, problems = [], [], [], list(result.problems)
+    if bool(args.data) == bool(args.held_out):
+        raise VitocrError("give the data to evaluate, or --held-out RECIPE for the lines a recipe's run held out.")
+    if args.held_out:
+        return held_out_lines(args.held_out), []
+    result = read_sources(args.data, parse_where(args.where))
+    return result.samples, result.problems
+
+
+def load_lines(samples, limit: int = 0, problems=()):
+    """(images, texts, names, problems) of LineSamples; unreadable files are skipped and reported."""
+    from training.dataset import load_line
+
+    samples = samples[:limit] if limit else samples
+    images, texts, names, problems = [], [], [], list(problems)
     for s in tqdm(samples, desc="loading", unit="line", disable=len(samples) < 500, file=sys.stderr):
         try:
             images.append(load_line(s))
@@ -57,11 +68,13 @@ def evaluate_command(args) -> int:
                         collapse_whitespace=args.collapse_whitespace, remove_punctuation=args.ignore_punctuation,
                         mapping=mapping)
     recognizer = load_recognizer(args.model, args.device, args.decoder)
-    images, texts, names, problems = load_lines(args.data, args.limit, args.where)
+    samples, problems = read_samples(args)
+    images, texts, names, problems = load_lines(samples, args.limit, problems)
     for p in problems:
         print(f"skipped: {p}", file=sys.stderr)
     if not images:
-        raise VitocrError(f"no transcribed lines found in {', '.join(args.data)}; see `vitocr data check`.")
+        raise VitocrError(f"no transcribed lines found in {', '.join(args.data or [args.held_out])}; "
+                          "see `vitocr data check`.")
     with tqdm(total=len(images), desc="recognising", unit="line", file=sys.stderr) as bar:
         report = evaluate_recognizer(recognizer, images, texts, names, args.beams, args.batch_size, normalise,
                                      args.threshold, progress=bar.update)

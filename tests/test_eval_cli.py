@@ -69,3 +69,22 @@ def test_compare_tesseract_prints_both(setup, capsys):
     model, data = setup
     code, summary = run_json(capsys, data, "--model", model, "--compare", "tesseract")
     assert code == 0 and 0 <= summary["tesseract"]["cer"] < 0.5  # clean rendered lines: Tesseract reads them
+
+
+def test_held_out_evaluates_exactly_the_lines_training_validated_on(setup, tmp_path, capsys):
+    from training.config import TrainConfig
+    from training.setup import prepare_data
+
+    model, data = setup  # three page groups of four lines
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"train: ['{data}']\nval_fraction: 0.3\nseed: 3\n", encoding="utf-8")
+    code, summary = run_json(capsys, "--held-out", recipe, "--model", model, "--report", tmp_path / "r.jsonl")
+    evaluated = [json.loads(row)["reference"] for row in (tmp_path / "r.jsonl").read_text().splitlines()]
+    validated = prepare_data(TrainConfig(train=[str(data)], val_fraction=0.3, seed=3)).val_texts
+    assert code == 0 and len(evaluated) == 4 and sorted(evaluated) == sorted(validated)
+
+
+def test_data_and_held_out_together_is_one_sentence(setup, tmp_path, capsys):
+    model, data = setup
+    assert main(["eval", str(data), "--held-out", str(tmp_path / "r.yaml"), "--model", str(model)]) == 2
+    assert "give the data to evaluate, or --held-out RECIPE" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from ocr.model import ModelConfig, OCRModel
 from ocr.pipeline import model_path
 from ocr.tokenizer import TextTokenizer
 
-from .config import TrainConfig
+from .config import TrainConfig, load_recipe
 from .dataset import load_line
 from .readers import parse_where, read_sources
 
@@ -50,13 +50,28 @@ def read_or_fail(paths, what: str, log, where=None):
     return result.samples
 
 
-def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
-    data = TrainingData()
+def real_lines(cfg: TrainConfig, log=None):
+    """(training, validation) LineSamples: --val, or whole page groups split off --train."""
     where = parse_where(cfg.where)
     train = read_or_fail(cfg.train, "training", log, where) if cfg.train else []
     val = read_or_fail(cfg.val, "validation", log, where) if cfg.val else []
     if train and not cfg.val and cfg.val_fraction > 0:
         train, val = split_by_group(train, cfg.val_fraction, cfg.seed)
+    return train, val
+
+
+def held_out_lines(recipe_path) -> list:
+    """The real lines a recipe's run validated on and never trained on, split exactly as `vitocr train` splits."""
+    cfg = TrainConfig(**load_recipe(recipe_path))
+    val = real_lines(cfg)[1]
+    if not val:
+        raise VitocrError(f"{recipe_path}: the recipe holds out no real lines (no --val, no --train to split).")
+    return val
+
+
+def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
+    data = TrainingData()
+    train, val = real_lines(cfg, log)
     if cfg.train_lines and cfg.train_lines < len(train):
         train = random.Random(cfg.seed).sample(train, cfg.train_lines)
     data.train.append(train)
