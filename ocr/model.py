@@ -53,8 +53,11 @@ class OCRModel(nn.Module):
     def forward(self, images, widths, tokens, distillation: bool = False, ctc: bool = False):
         """Teacher-forced logits (B, T, V) for decoder inputs `tokens` ([BOS] + text). With `distillation` (DeiT
         encoders): also the logits read through the distillation token, from the same encoder pass. With `ctc`: also
-        (per-column CTC logits (B, C, V), valid columns (B,)), from the same pass; [PAD] is the CTC blank."""
+        (per-column CTC logits (B, C, V), valid columns (B,)), from the same pass; [PAD] is the CTC blank. Without
+        `tokens`: only those."""
         memory, mask = self.encode(images, widths)
+        if tokens is None:  # CTC alone (training with --ctc-weight 1): the decoder is not run
+            return self.ctc_columns(memory, mask)
         logits = self.decoder(tokens, memory, mask)
         outputs = [logits]
         if distillation:

@@ -12,9 +12,10 @@ import torch
 from safetensors.torch import load_file
 
 from ocr import load_model
+from ocr.errors import VitocrError
 from training.config import TrainConfig
 from training.setup import build_model, set_trainable
-from training.trainer import train
+from training.trainer import seed_everything, train
 
 from fixtures import WORDS, gt_folder
 
@@ -165,3 +166,23 @@ def test_train_can_run_twice_in_one_process_with_another_precision(tmp_path):
     for precision in ["no", "bf16"]:
         progress = train(tiny_config(tmp_path / precision, steps=2, val_every=1000, precision=precision, device="cpu"))
         assert progress["step"] == 2
+
+
+def test_ctc_weight_one_trains_the_ctc_head_alone_and_leaves_the_decoder_untouched(tmp_path, capsys):
+    cfg = tiny_config(tmp_path, steps=300, val_every=300, batch_size=8, lr=2e-3, warmup=10, dropout=0.0,
+                      drop_path=0.0, overfit_batch=True, ctc_weight=1.0, ctc_frames=2, decoding="ctc",
+                      encoder="hybrid_tiny", height=32)
+    progress = train(cfg)
+    assert progress["best_cer"] == 0.0, capsys.readouterr().out[-2000:]
+    trained = load_file(str(tmp_path / "run" / "best" / "model.safetensors"))
+    seed_everything(cfg.seed)  # as train() does before it builds the model
+    fresh, _ = build_model(cfg, WORDS[:8])
+    for name, value in fresh.state_dict().items():
+        if name.startswith("decoder."):
+            assert torch.equal(trained[name], value), name
+    assert not torch.equal(trained["ctc_head.weight"], fresh.state_dict()["ctc_head.weight"])
+
+
+def test_ctc_weight_one_needs_ctc_decoding(tmp_path):
+    with pytest.raises(VitocrError, match="--ctc-weight 1 trains the CTC head alone"):
+        train(tiny_config(tmp_path, steps=1, ctc_weight=1.0))

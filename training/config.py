@@ -46,8 +46,9 @@ class TrainConfig:
     label_smoothing: float = 0.1
     decoding: str = field(default="attention", metadata={"help": "how the model reads: attention or ctc (needs "
                                                                  "--ctc-weight); best/ is chosen by its CER"})
-    ctc_weight: float = field(default=0.0, metadata={"help": "weight of the CTC auxiliary loss on the encoder "
-                                                             "(0: off); it finds the text sooner from scratch"})
+    ctc_weight: float = field(default=0.0, metadata={"help": "weight of the CTC loss on the encoder: 0 off, "
+                                                             "0.3-0.5 finds the text sooner from scratch, 1 trains "
+                                                             "the CTC head alone (no decoder; faster)"})
     ctc_frames: Optional[int] = field(default=None, metadata={
         "help": "CTC frames per encoder column, 2 lets doubled letters through (default: the model's, or 1)"})
     drop_path: float = field(default=0.1, metadata={"help": "stochastic depth rate of the encoder's last block"})

@@ -3,7 +3,7 @@
 Joint CTC/attention (Kim, Hori and Watanabe 2017): a CTC head reading the encoder's columns left to right gives the
 encoder a direct, monotonic signal from the first step, so the decoder's cross-attention finds the text in hundreds
 of steps where attention alone first learns a language model ("the the the") and only later looks at the image.
-loss = (1 - ctc_weight) * attention loss + ctc_weight * CTC loss.
+loss = (1 - ctc_weight) * attention loss + ctc_weight * CTC loss; at weight 1 the decoder is left out altogether.
 """
 import torch.nn.functional as F
 
@@ -23,6 +23,8 @@ def ctc_loss(logits, columns, tokens):
 
 def training_loss(model, images, widths, tokens, cfg, teacher=None):
     """The loss of one batch under `cfg` (TrainConfig): what the trainer back-propagates."""
+    if cfg.ctc_weight >= 1:  # CTC alone: the decoder is neither run nor trained (a CRNN-style reader, faster)
+        return ctc_loss(*model(images, widths, None), tokens)
     use_ctc = cfg.ctc_weight > 0
     outputs = model(images, widths, tokens[:, :-1], distillation=teacher is not None, ctc=use_ctc)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)

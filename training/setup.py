@@ -128,6 +128,8 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
         model.add_ctc_head(cfg.ctc_frames or 1)  # a model trained without one, or a head of another frame rate
     if cfg.decoding not in ("attention", "ctc") or (cfg.decoding == "ctc" and model.ctc_head is None):
         raise VitocrError(f"--decoding {cfg.decoding!r}: use attention, or ctc with --ctc-weight > 0.")
+    if cfg.ctc_weight >= 1 and (cfg.decoding != "ctc" or cfg.teacher):
+        raise VitocrError("--ctc-weight 1 trains the CTC head alone: read with --decoding ctc, and without --teacher.")
     model.config.decoding = cfg.decoding
     return model.train(), tokenizer
 

@@ -151,6 +151,8 @@ def train(cfg: TrainConfig):
     data = prepare_data(cfg, log=print if main else None)
     model, tokenizer = build_model(cfg, data.texts, out / "state" if resume else None)
     set_trainable(model, cfg.freeze)
+    if cfg.ctc_weight >= 1:
+        model.decoder.requires_grad_(False)  # never run: frozen, so optimiser and DDP leave it alone
     teacher = load_teacher(cfg, model, tokenizer, accelerator.device) if cfg.teacher else None
     if main:
         out.mkdir(parents=True, exist_ok=True)
@@ -250,7 +252,7 @@ def evaluate_and_keep_best(cfg, model, tokenizer, data, ema, progress, logger, o
         counts, predictions = validate(model, tokenizer, data.val_images, data.val_texts)
         logger.log(progress["step"], val_cer=counts.cer, val_wer=counts.wer, val_line_acc=counts.line_accuracy)
         other = ""
-        if model.ctc_head is not None:  # the other reader's CER too, to choose how the model should read
+        if model.ctc_head is not None and cfg.ctc_weight < 1:  # the other reader's CER too, to choose between them
             name = "attention" if model.config.decoding == "ctc" else "ctc"
             other_cer = validate(model, tokenizer, data.val_images, data.val_texts, decoder=name)[0].cer
             logger.log(progress["step"], **{f"val_{name}_cer": other_cer})
