@@ -100,11 +100,11 @@ def main(argv=None):
             keep = [i for i, src in enumerate(source_of) if src == source]
             row(source, kind, [lines[i].text for i in keep], [ours[i] for i in keep], [theirs[i] for i in keep])
         row("all", kind, [s.text for s in lines], ours, theirs, f"{ours_s:.1f} | {theirs_s:.1f}")
-    for kind, scan_like in (("typewriter fonts", False), ("typewriter fonts, scan-like", True)):
-        if args.typewriter:
-            pairs = typewriter_lines(args.typewriter, scan_like)
-            ours, ours_s, theirs, theirs_s = read_both(recognizer, [im for im, _ in pairs], args.beams)
-            row("synthetic", kind, [t for _, t in pairs], ours, theirs, f"{ours_s:.1f} | {theirs_s:.1f}")
+    typewriter = [("typewriter fonts", False), ("typewriter fonts, scan-like", True)] if args.typewriter else []
+    for kind, scan_like in typewriter:
+        pairs = typewriter_lines(args.typewriter, scan_like)
+        ours, ours_s, theirs, theirs_s = read_both(recognizer, [im for im, _ in pairs], args.beams)
+        row("synthetic", kind, [t for _, t in pairs], ours, theirs, f"{ours_s:.1f} | {theirs_s:.1f}")
 
 
 if __name__ == "__main__":
