@@ -240,7 +240,7 @@ def train(cfg: TrainConfig):
         print(f"done: step {progress['step']}, {best}last model in {out / 'last'}")
     accelerator.wait_for_everyone()
     accelerator.end_training()  # destroys the process group: a rank exiting with gloo threads alive aborts
-    AcceleratorState._reset_state(reset_partial_state=True)  # accelerate's singleton would pin the next train()'s precision
+    AcceleratorState._reset_state(reset_partial_state=True)  # else a next train() inherits this precision
     return progress
 
 
