@@ -1,6 +1,7 @@
-"""The GPU path: the decoding equivalences on CUDA, autocast decoding, mixed-precision training, CPU == GPU reading.
+"""The GPU path: beam 1 == greedy == the CPU on CUDA, autocast decoding, mixed-precision training, CPU == GPU reading.
 
-Skipped where no CUDA device is present (CI); run on a GPU machine with `pytest tests/test_cuda.py`.
+Skipped where no CUDA device is present (CI); run on a GPU machine with `pytest tests/test_cuda.py
+tests/test_decoding.py` (the KV-cache equivalence runs there on both devices).
 """
 from pathlib import Path
 
@@ -11,15 +12,13 @@ import ocr
 from ocr.decoding import beam_search, greedy_search
 from ocr.metrics import cer
 from ocr.recognizer import Recognizer
-from ocr.tokenizer import BOS
-from training.config import TrainConfig
 from training.trainer import train
 
 from conftest import tiny_model
-from fixtures import WORDS, gt_folder
-from test_decoding import images_and_widths, rescore
+from test_decoding import CUDA, images_and_widths, rescore
+from test_trainer import overfit_config
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+pytestmark = CUDA
 SAMPLE = Path(ocr.__file__).parent / "samples" / "sample-page.png"
 
 
@@ -35,18 +34,6 @@ def exact_float32_matmul():
 def on_cuda(model, widths, seed=0):
     images, widths = images_and_widths(widths, seed=seed)
     return model.cuda(), images.cuda(), widths.cuda()
-
-
-def test_kv_cached_decoding_equals_full_recomputation_on_cuda(model):
-    model, images, widths = on_cuda(model, [256, 120, 64])
-    memory, mask = model.encode(images, widths)
-    tokens = torch.randint(4, model.decoder.cfg.vocab_size, (3, 12), device="cuda")
-    tokens[:, 0] = BOS
-    with torch.no_grad():
-        full = model.decoder(tokens, memory, mask)
-        state = model.decoder.start(memory, mask)
-        cached = torch.stack([model.decoder.step(tokens[:, t], state) for t in range(12)], dim=1)
-    torch.testing.assert_close(cached, full, rtol=1e-4, atol=1e-5)
 
 
 def test_beam_one_equals_greedy_and_both_equal_the_cpu_on_cuda(tokenizer):
@@ -86,12 +73,7 @@ def test_the_bundled_model_reads_the_sample_page_alike_on_gpu_and_cpu(beams):
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_a_mixed_precision_gpu_run_learns_one_batch_exactly(tmp_path, precision, capsys):
-    data = gt_folder(tmp_path / "gt", WORDS[:4])
-    cfg = TrainConfig(train=[str(data)], val=[str(data)], steps=300, val_every=300, output=str(tmp_path / "run"),
-                      encoder="vit_tiny", max_width=256, decoder_dim=64, decoder_depth=1, decoder_heads=2,
-                      batch_size=4, workers=0, warmup=10, lr=2e-3, dropout=0.0, drop_path=0.0,
-                      label_smoothing=0.0, overfit_batch=True, precision=precision)
-    progress = train(cfg)
+    progress = train(overfit_config(tmp_path, precision=precision))
     assert progress["best_cer"] == 0.0, capsys.readouterr().out[-2000:]
     reloaded = Recognizer.load(tmp_path / "run" / "best", device="cpu")  # a GPU-trained model reads on the CPU
     assert next(reloaded.model.parameters()).device.type == "cpu"

@@ -16,10 +16,15 @@ def images_and_widths(widths, height=32, seed=0):
     return images, torch.tensor(widths)
 
 
-def test_kv_cached_decoding_equals_full_recomputation(model):
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
+def test_kv_cached_decoding_equals_full_recomputation(model, device):
     images, widths = images_and_widths([256, 120, 64])
+    model, images, widths = model.to(device), images.to(device), widths.to(device)
     memory, mask = model.encode(images, widths)
-    tokens = torch.randint(4, model.decoder.cfg.vocab_size, (3, 12))
+    tokens = torch.randint(4, model.decoder.cfg.vocab_size, (3, 12), device=device)
     tokens[:, 0] = BOS
     with torch.no_grad():
         full = model.decoder(tokens, memory, mask)  # (B, T, V), causal attention over all positions at once
