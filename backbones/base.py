@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 
-from .layers import resize_columns
+from .layers import resize_grid
 
 
 class Encoder(nn.Module):
@@ -34,7 +34,8 @@ class Encoder(nn.Module):
             raise ValueError(f"max_width {max_width} must be a multiple of {self.width_multiple}")
         if getattr(self, "pos_embed", None) is not None:
             with torch.no_grad():
-                self.pos_embed = nn.Parameter(resize_columns(self.pos_embed, max_width // self.patch[1]))
+                rows = self.pos_embed.shape[2]
+                self.pos_embed = nn.Parameter(resize_grid(self.pos_embed, rows, max_width // self.patch[1]))
         self.max_width = max_width
         if getattr(self, "config", None):
             self.config["max_width"] = max_width

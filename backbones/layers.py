@@ -105,7 +105,7 @@ def sincos_2d(dim: int, rows: int, cols: int) -> torch.Tensor:
     return table.permute(2, 0, 1)[None].contiguous()
 
 
-def resize_columns(table: torch.Tensor, cols: int) -> torch.Tensor:
-    """A (1, D, rows, C) position table bicubically interpolated to `cols` columns."""
-    return F.interpolate(table, size=(table.shape[2], cols), mode="bicubic", align_corners=False)
+def resize_grid(table: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """A (1, D, R, C) position table bicubically interpolated to a rows x cols grid."""
+    return F.interpolate(table, size=(rows, cols), mode="bicubic", align_corners=False)
 

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from backbones import create_encoder
+from backbones.layers import resize_grid
 
 from .decoder import DecoderConfig, TextDecoder
 
@@ -83,6 +84,23 @@ class OCRModel(nn.Module):
     def add_ctc_head(self, frames: int = 1):
         self.config.ctc, self.config.ctc_frames = True, frames
         self.ctc_head = self._ctc_layer(self.config.decoder.vocab_size)
+
+    def with_encoder(self, **settings) -> "OCRModel":
+        """A copy whose encoder is rebuilt with `settings` over its own (a taller line, other strides), every weight
+        kept: E_pos is interpolated to the new patch grid, any other weight must keep its shape."""
+        config = ModelConfig.from_dict(self.config.to_dict())
+        config.encoder.update(settings)
+        model = OCRModel(config).to(next(self.parameters()).device)
+        state, target = self.state_dict(), model.state_dict()
+        if "encoder.pos_embed" in state:
+            state["encoder.pos_embed"] = resize_grid(state["encoder.pos_embed"], *target["encoder.pos_embed"].shape[2:])
+        misfits = sorted(k for k in target if k in state and state[k].shape != target[k].shape)
+        if misfits:
+            raise ValueError(f"encoder settings {settings} change the shape of {len(misfits)} weights ("
+                             f"{', '.join(misfits[:3])}{', ...' if len(misfits) > 3 else ''}), which cannot be carried "
+                             "over; change only what keeps them (height, strides, max_width)")
+        model.load_state_dict(state)
+        return model
 
     def resize_vocab(self, vocab_size: int):
         """Grow the token embedding and output layer; learned rows stay as they are, new rows start small."""

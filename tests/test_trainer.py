@@ -1,4 +1,5 @@
 """The trainer: resumes a killed run exactly, grows a charset, freezes what it is told, runs on 2 processes."""
+import argparse
 import json
 import os
 import signal
@@ -9,14 +10,17 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from ocr import load_model
+from ocr import load_model, save_model
+from ocr.tokenizer import TextTokenizer
 from ocr.errors import VitocrError
-from training.config import TrainConfig
+from training.config import TrainConfig, config_from_args
 from training.setup import build_model, set_trainable
 from training.trainer import seed_everything, train
 
+from conftest import tiny_model
 from fixtures import WORDS, gt_folder
 
 TINY = ["--encoder", "vit_tiny", "--height", "32", "--max-width", "256", "--decoder-dim", "64", "--decoder-depth",
@@ -77,6 +81,28 @@ def test_init_from_grows_the_charset_and_keeps_learned_rows(tmp_path):
     assert torch.equal(model.decoder.token_embed.weight[:old], base.decoder.token_embed.weight)
     assert torch.equal(model.decoder.head.weight[:old], base.decoder.head.weight)
     assert torch.equal(model.decoder.head.bias[:old], base.decoder.head.bias)
+
+
+def test_init_from_at_a_new_height_rebuilds_the_encoder_with_the_same_weights(tmp_path):
+    from training.config import add_arguments
+
+    tokenizer = TextTokenizer.char_level(WORDS)
+    base = tiny_model(tokenizer, "hybrid_tiny", channels=[8, 8, 16, 16], dim=32, depth=1, heads=2)
+    save_model(tmp_path / "base", base, tokenizer)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = parser.parse_args(["--init-from", str(tmp_path / "base"), "--height", "64",
+                               "--encoder-options", '{"strides": [[2, 2], [2, 2], [2, 2], [4, 1]]}'])
+    model, _ = build_model(config_from_args(flags), WORDS)
+    assert (model.height, model.encoder.max_width, model.encoder.patch) == (64, 512, (32, 8))  # same lines fit
+    old, new = base.state_dict(), model.state_dict()
+    assert all(torch.equal(old[k], new[k]) for k in old if k != "encoder.pos_embed")
+    expected = F.interpolate(old["encoder.pos_embed"], size=(2, 64), mode="bicubic", align_corners=False)
+    torch.testing.assert_close(new["encoder.pos_embed"], expected)
+    features, mask = model.encode(torch.rand(1, 1, 64, 200), torch.tensor([200]))
+    assert mask.sum() == 1 + 2 * 25  # [CLS] and 2 rows of 8 px columns
+    with pytest.raises(VitocrError, match=r"change the shape of \d+ weights .*bridge.weight"):
+        build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"dim": 48}), WORDS)
 
 
 @pytest.mark.parametrize("encoder", ["vit_tiny", "swin_tiny"])

@@ -1,5 +1,6 @@
 """Training settings: one dataclass, the CLI flags and the YAML recipe keys are its field names."""
 import argparse
+import json
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import List, Optional, get_args, get_type_hints
@@ -16,6 +17,9 @@ class TrainConfig:
     encoder: str = field(default="vit_small", metadata={"help": "registered encoder name, e.g. vit_tiny, swin_small"})
     height: int = field(default=0, metadata={"help": "line height in pixels (0: the encoder's default)"})
     max_width: int = field(default=1024, metadata={"help": "widest line in pixels after scaling to the height"})
+    encoder_options: Optional[dict] = field(default=None, metadata={
+        "help": "encoder settings over its registered size's, as JSON, e.g. '{\"strides\": [[2,2],[2,2],[2,2],[4,1]]}'; "
+                "with --init-from (and with --height there) the loaded encoder is rebuilt, its weights kept"})
     decoder_dim: int = 256
     decoder_depth: int = 4
     decoder_heads: int = 4
@@ -84,6 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser):
             parser.add_argument(flag, nargs="+", default=None, help=help_text)
         else:
             kind = type(default) if default is not None else get_args(hints[f.name])[0]  # Optional[X] -> X
+            kind = json.loads if kind is dict else kind
             parser.add_argument(flag, type=kind, default=None, help=f"{help_text} (default: {default})".strip())
 
 

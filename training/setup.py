@@ -100,12 +100,28 @@ def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
     return data
 
 
+def encoder_changes(cfg: TrainConfig, encoder: dict) -> dict:
+    """--height and --encoder-options over an --init-from model's encoder settings. A new height scales max_width
+    with it, so the same lines still fit."""
+    changes = dict(cfg.encoder_options or {})
+    if cfg.height and cfg.height != encoder["height"]:
+        changes["height"] = cfg.height
+        changes.setdefault("max_width", encoder["max_width"] * cfg.height // encoder["height"])
+    return changes
+
+
 def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
     """(model in train mode, tokenizer): resumed, initialised from a model (charset grown), or new."""
     if state_folder is not None:
         model, tokenizer = load_model(state_folder)
     elif cfg.init_from:
         model, tokenizer = load_model(model_path(cfg.init_from))
+        changes = encoder_changes(cfg, model.config.encoder)
+        if changes:
+            try:
+                model = model.with_encoder(**changes)
+            except ValueError as e:
+                raise VitocrError(f"--init-from {cfg.init_from}: {e}.") from None
         new = sorted(set("".join(texts)) - tokenizer.charset)
         if new:
             tokenizer = tokenizer.extend(new)
@@ -120,6 +136,7 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
         encoder = {"name": cfg.encoder, "max_width": cfg.max_width, "drop_path": cfg.drop_path}
         if cfg.height:
             encoder["height"] = cfg.height
+        encoder.update(cfg.encoder_options or {})
         decoder = DecoderConfig(vocab_size=tokenizer.vocab_size, dim=cfg.decoder_dim, depth=cfg.decoder_depth,
                                 heads=cfg.decoder_heads, max_length=cfg.max_length, dropout=cfg.dropout)
         model = OCRModel(ModelConfig(encoder=encoder, decoder=decoder, ctc=cfg.ctc_weight > 0,
