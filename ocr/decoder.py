@@ -25,28 +25,17 @@ class DecoderConfig:
     dropout: float = 0.1  # on residual branches and the MLP; none on attention weights (TrOCR's default)
 
 
-def split_heads(x, heads):  # (B, T, D) -> (B, h, T, d)
-    B, T, D = x.shape
-    return x.view(B, T, heads, D // heads).transpose(1, 2)
+def image_heads(x, heads: int, parts: int = 1, beams: int = 1):
+    """(B * K, T, parts * D) -> `parts` views (B, h, K * T, d): each image's K beams (K > 1 only when T == 1) become
+    query rows of one attention, so they share its keys. Views, not copies: decoding a step copies nothing here."""
+    BK, T, PD = x.shape
+    d = PD // parts // heads
+    return x.view(BK // beams, beams * T, parts, heads, d).permute(2, 0, 3, 1, 4).unbind(0)
 
 
-def merge_heads(x):  # (B, h, T, d) -> (B, T, D)
-    B, h, T, d = x.shape
-    return x.transpose(1, 2).reshape(B, T, h * d)
-
-
-def beam_rows(x, beams):  # (B * K, h, T, d) -> (B, h, K * T, d): an image's beams become query rows of one attention
-    if beams == 1:
-        return x
-    BK, h, T, d = x.shape
-    return x.view(BK // beams, beams, h, T, d).transpose(1, 2).reshape(BK // beams, h, beams * T, d)
-
-
-def unbeam_rows(y, beams):  # (B, h, K * T, d) -> (B * K, h, T, d)
-    if beams == 1:
-        return y
+def hypothesis_rows(y, beams: int = 1):  # (B, h, K * T, d) -> (B * K, T, D)
     B, h, KT, d = y.shape
-    return y.view(B, h, beams, KT // beams, d).transpose(1, 2).reshape(B * beams, h, KT // beams, d)
+    return y.transpose(1, 2).reshape(B * beams, KT // beams, h * d)
 
 
 @dataclass
@@ -65,13 +54,16 @@ class DecoderState:
     position: int = 0
 
     def self_mask(self) -> Optional[torch.Tensor]:
-        """(B, 1, K, (position + 1) * K): which cached columns each hypothesis may attend to."""
-        if self.beams == 1:
+        """(B, 1, K, (position + 1) * K), additive (0 or -inf, built once for every layer): the cached columns each
+        hypothesis may attend to. None while all beams are one (greedy search, and beam search's first step)."""
+        if self.beams == 1 or self.position == 0:
             return None
         B, K, t = self.ancestry.shape
         own = torch.arange(K, device=self.ancestry.device)[:, None].expand(B, K, 1)
         path = torch.cat([self.ancestry, own], dim=2)  # (B, K, t + 1)
-        return F.one_hot(path, K).bool().view(B, 1, K, (t + 1) * K)
+        allowed = F.one_hot(path, K).bool().view(B, 1, K, (t + 1) * K)
+        dtype = self.self_kv[0][0].dtype
+        return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(~allowed, float("-inf"))
 
     def reorder_beams(self, beam: torch.Tensor):
         """beam (B, K): new beam j continues old beam beam[b, j]."""
@@ -99,27 +91,26 @@ class DecoderLayer(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def cross_keys_values(self, memory):  # (B, N, D) -> k, v (B, h, N, d)
-        k, v = self.kv(memory).chunk(2, dim=-1)
-        return split_heads(k, self.heads), split_heads(v, self.heads)
+        return image_heads(self.kv(memory), self.heads, parts=2)
 
     def forward(self, x, cross_kv, memory_mask, beams=1, cache=None, self_mask=None):
-        """x (B * K, T, D). Without `cache`: causal attention over x (training). With `cache` (k, v, end): x is each
-        hypothesis' next token; its keys/values fill columns end - K .. end - 1, and it attends to `self_mask`."""
-        q, k, v = (split_heads(t, self.heads) for t in self.qkv(self.norm1(x)).chunk(3, dim=-1))
+        """x (B * K, T, D). Without `cache`: causal attention over x (training). With `cache` (k, v, start, end): x is
+        each hypothesis' next token; its keys/values fill columns start .. end - 1 (one row per image fills all K of
+        them at the first step, when the beams are still one) and it attends to `self_mask`."""
+        q, k, v = image_heads(self.qkv(self.norm1(x)), self.heads, parts=3, beams=beams)  # (B, h, K * T, d)
         if cache is None:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=x.shape[1] > 1)
         else:
-            k_cache, v_cache, end = cache
-            k_cache[:, :, end - beams:end] = beam_rows(k, beams)
-            v_cache[:, :, end - beams:end] = beam_rows(v, beams)
-            y = unbeam_rows(F.scaled_dot_product_attention(beam_rows(q, beams), k_cache[:, :, :end],
-                                                           v_cache[:, :, :end], attn_mask=self_mask), beams)
-        x = x + self.drop(self.self_proj(merge_heads(y)))
+            k_cache, v_cache, start, end = cache
+            k_cache[:, :, start:end] = k
+            v_cache[:, :, start:end] = v
+            y = F.scaled_dot_product_attention(q, k_cache[:, :, :end], v_cache[:, :, :end], attn_mask=self_mask)
+        x = x + self.drop(self.self_proj(hypothesis_rows(y, beams)))
 
-        q = split_heads(self.q(self.norm2(x)), self.heads)  # (B * K, h, T, d)
+        q, = image_heads(self.q(self.norm2(x)), self.heads, beams=beams)
         # the K beams of an image are K query rows against its keys: memory is never copied
-        y = unbeam_rows(F.scaled_dot_product_attention(beam_rows(q, beams), *cross_kv, attn_mask=memory_mask), beams)
-        x = x + self.drop(self.cross_proj(merge_heads(y)))
+        y = F.scaled_dot_product_attention(q, *cross_kv, attn_mask=memory_mask)
+        x = x + self.drop(self.cross_proj(hypothesis_rows(y, beams)))
         return x + self.mlp(self.norm3(x))
 
 
@@ -167,12 +158,17 @@ class TextDecoder(nn.Module):
         capacity = state.self_kv[0][0].shape[2] // state.beams
         if state.position >= capacity:
             raise ValueError(f"decoding past the {capacity} steps the cache was started for")
-        x = self.token_embed(tokens)[:, None] + self.pos_embed[:, state.position:state.position + 1]
-        mask, end = state.self_mask(), (state.position + 1) * state.beams
+        K, start = state.beams, state.position * state.beams
+        rows = 1 if state.position == 0 else K  # the first step's K beams are all [BOS]: run one per image
+        if rows < K and not bool((tokens.view(-1, K) == tokens.view(-1, K)[:, :1]).all()):
+            raise ValueError("the beams of an image must start from the same token")
+        x = self.token_embed(tokens[::K // rows])[:, None] + self.pos_embed[:, state.position:state.position + 1]
+        mask = state.self_mask()
         for layer, cross_kv, (k, v) in zip(self.layers, state.cross_kv, state.self_kv):
-            x = layer(x, cross_kv, state.memory_mask, state.beams, (k, v, end), mask)
+            x = layer(x, cross_kv, state.memory_mask, rows, (k, v, start, start + K), mask)
         state.position += 1
-        return self.head(self.norm(x[:, 0]))
+        logits = self.head(self.norm(x[:, 0]))
+        return logits if rows == K else logits.repeat_interleave(K, dim=0)
 
 
 def cross_attention_weights(decoder: TextDecoder, tokens, memory, memory_mask=None, layer: int = -1):
@@ -188,9 +184,9 @@ def cross_attention_weights(decoder: TextDecoder, tokens, memory, memory_mask=No
     for i, l in enumerate(decoder.layers):
         if i == target:
             h = l.norm1(x)
-            q, k, v = (split_heads(t, l.heads) for t in l.qkv(h).chunk(3, dim=-1))
-            y = x + l.self_proj(merge_heads(F.scaled_dot_product_attention(q, k, v, is_causal=T > 1)))
-            q = split_heads(l.q(l.norm2(y)), l.heads)
+            q, k, v = image_heads(l.qkv(h), l.heads, parts=3)
+            y = x + l.self_proj(hypothesis_rows(F.scaled_dot_product_attention(q, k, v, is_causal=T > 1)))
+            q, = image_heads(l.q(l.norm2(y)), l.heads)
             k, _ = l.cross_keys_values(memory)
             scores = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5  # (B, h, T, N)
             if mask is not None:

@@ -42,6 +42,16 @@ def test_beam_cache_reordering_equals_recomputing_each_hypothesis(model):
         torch.testing.assert_close(torch.tensor(hyp.token_logprobs), expected, rtol=1e-4, atol=1e-4)
 
 
+def test_the_first_step_runs_once_per_image_so_its_beams_must_start_alike(model):
+    images, widths = images_and_widths([96])
+    memory, mask = model.encode(images, widths)
+    state = model.decoder.start(memory, mask, beams=2)
+    with pytest.raises(ValueError, match="must start from the same token"):
+        model.decoder.step(torch.tensor([BOS, EOS]), state)
+    logits = model.decoder.step(torch.tensor([BOS, BOS]), model.decoder.start(memory, mask, beams=2))
+    assert logits.shape[0] == 2 and torch.equal(logits[0], logits[1])
+
+
 def rescore(model, hyp, memory, mask):
     """log p of each token of a hypothesis ([EOS] too when it ended with one), teacher-forced in full precision."""
     tokens = torch.tensor([[BOS] + hyp.ids + ([EOS] if len(hyp.token_logprobs) > len(hyp.ids) else [])])
