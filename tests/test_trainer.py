@@ -105,6 +105,11 @@ def test_init_from_at_a_new_height_rebuilds_the_encoder_with_the_same_weights(tm
         build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"dim": 48}), WORDS)
 
 
+def test_an_encoder_setting_it_does_not_have_is_one_clear_error():
+    with pytest.raises(VitocrError, match="--encoder hybrid_tiny: .*no setting stride; its settings: .*strides"):
+        build_model(TrainConfig(encoder="hybrid_tiny", encoder_options={"stride": [2, 1]}), WORDS)
+
+
 @pytest.mark.parametrize("encoder", ["vit_tiny", "swin_tiny"])
 def test_freezing_strategies(encoder):
     model, _ = build_model(TrainConfig(encoder=encoder, max_width=256, decoder_dim=64, decoder_depth=1,

@@ -75,6 +75,16 @@ class TrainConfig:
     overfit_batch: bool = field(default=False, metadata={"help": "train on one batch only: a sanity check"})
 
 
+def json_object(text: str) -> dict:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(text)
+    return value
+
+
+json_object.__name__ = "JSON object"  # argparse's message: "invalid JSON object value: '...'"
+
+
 def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--config", help="YAML recipe; its keys are these flags' names")
     hints = get_type_hints(TrainConfig)
@@ -88,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser):
             parser.add_argument(flag, nargs="+", default=None, help=help_text)
         else:
             kind = type(default) if default is not None else get_args(hints[f.name])[0]  # Optional[X] -> X
-            kind = json.loads if kind is dict else kind
+            kind = json_object if kind is dict else kind
             parser.add_argument(flag, type=kind, default=None, help=f"{help_text} (default: {default})".strip())
 
 

@@ -139,8 +139,11 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
         encoder.update(cfg.encoder_options or {})
         decoder = DecoderConfig(vocab_size=tokenizer.vocab_size, dim=cfg.decoder_dim, depth=cfg.decoder_depth,
                                 heads=cfg.decoder_heads, max_length=cfg.max_length, dropout=cfg.dropout)
-        model = OCRModel(ModelConfig(encoder=encoder, decoder=decoder, ctc=cfg.ctc_weight > 0,
-                                     ctc_frames=cfg.ctc_frames or 1))
+        try:
+            model = OCRModel(ModelConfig(encoder=encoder, decoder=decoder, ctc=cfg.ctc_weight > 0,
+                                         ctc_frames=cfg.ctc_frames or 1))
+        except ValueError as e:  # an unknown encoder or setting, a height the patch does not divide
+            raise VitocrError(f"--encoder {cfg.encoder}: {e}.") from None
     if cfg.ctc_weight > 0 and (model.ctc_head is None or cfg.ctc_frames not in (None, model.config.ctc_frames)):
         model.add_ctc_head(cfg.ctc_frames or 1)  # a model trained without one, or a head of another frame rate
     if cfg.decoding not in ("attention", "ctc") or (cfg.decoding == "ctc" and model.ctc_head is None):
