@@ -1,0 +1,35 @@
+"""The bundled models read the real lines their recipes held out as well as their model cards say.
+
+Real data: the recipes name ../shared/data beside the repository; without it these tests skip.
+"""
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from ocr.eval_command import load_lines
+from ocr.evaluation import evaluate_recognizer
+from ocr.metrics import normalize
+from ocr.pipeline import load_recognizer
+from training.setup import held_out_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# model, the recipe whose run held the lines out, its data folder, lines read, highest CER: the model card's figure on
+# all held-out lines plus room for the subset read here
+CARDS = [
+    ("printed", "training/recipes/printed.yaml", "fondue-en-print-20", 142, 0.020),  # card: 1.55 %
+    ("handwritten", "training/recipes/handwritten-stage2.yaml", "hooker-hw-train", 100, 0.40),  # card: 34.76 %
+]
+
+
+@pytest.mark.parametrize("model, recipe, data, lines, ceiling", CARDS, ids=[c[0] for c in CARDS])
+def test_a_bundled_model_reads_its_held_out_lines_as_its_card_says(model, recipe, data, lines, ceiling, monkeypatch):
+    if not (ROOT.parent / "shared" / "data" / data).is_dir():
+        pytest.skip(f"real data {data} not found beside the repository")
+    monkeypatch.chdir(ROOT)  # recipes name their data relative to the repository
+    images, texts, names, problems = load_lines(held_out_lines(recipe), lines)
+    assert not problems and len(texts) == lines
+    report = evaluate_recognizer(load_recognizer(model, device="cpu"), images, texts, names,
+                                 normalise=partial(normalize, collapse_whitespace=True))
+    assert report.counts.cer <= ceiling
