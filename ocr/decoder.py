@@ -146,6 +146,7 @@ class TextDecoder(nn.Module):
         """Cross-attention keys/values of every layer, computed once per image, and an empty self-attention cache
         for `length` steps (default: max_length)."""
         B, h, D = memory.shape[0], self.cfg.heads, self.cfg.dim
+        # contiguous once: every step reads them, and the fused CPU kernel is slower on strided keys
         cross_kv = [tuple(t.contiguous() for t in layer.cross_keys_values(memory)) for layer in self.layers]
         shape, dtype = (B, h, (length or self.cfg.max_length) * beams, D // h), cross_kv[0][0].dtype  # autocast's
         return DecoderState(cross_kv, self.sdpa_mask(memory_mask),

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from ocr import load_model, save_model
-from ocr.tokenizer import TextTokenizer
 from ocr.errors import VitocrError
-from training.config import TrainConfig, config_from_args
+from ocr.tokenizer import TextTokenizer
+from training.config import TrainConfig, add_arguments, config_from_args
 from training.setup import build_model, set_trainable
 from training.trainer import seed_everything, train
 
@@ -84,8 +84,6 @@ def test_init_from_grows_the_charset_and_keeps_learned_rows(tmp_path):
 
 
 def test_init_from_at_a_new_height_rebuilds_the_encoder_with_the_same_weights(tmp_path):
-    from training.config import add_arguments
-
     tokenizer = TextTokenizer.char_level(WORDS)
     base = tiny_model(tokenizer, "hybrid_tiny", channels=[8, 8, 16, 16], dim=32, depth=1, heads=2)
     save_model(tmp_path / "base", base, tokenizer)
