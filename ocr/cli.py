@@ -7,8 +7,9 @@ from .errors import VitocrError
 
 
 def add_decoder_argument(p):
-    p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc"],
-                   help="attention (Transformer decoder), ctc (the encoder's CTC head) or auto (the model's choice)")
+    p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc", "joint"],
+                   help="attention (Transformer decoder), ctc (the encoder's CTC head), joint (beam search scored by "
+                        "both: slower, fewer errors) or auto (the model's choice)")
 
 
 def add_transcribe(sub):

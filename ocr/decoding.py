@@ -11,6 +11,7 @@ from typing import List
 import torch
 import torch.nn.functional as F
 
+from .ctc_prefix import CTCPrefixScorer
 from .tokenizer import BOS, EOS, PAD
 
 NARROWEST_CHARACTER = 0.1  # of the line height: no script packs characters tighter, even in a tall, loose crop
@@ -73,27 +74,43 @@ def greedy_search(model, images, widths, max_length: int = None, min_length: int
 
 @torch.inference_mode()
 def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1.0,
-                max_length: int = None, min_length: int = 0) -> List[Hypothesis]:
+                max_length: int = None, min_length: int = 0, ctc_weight: float = 0.0,
+                ctc_candidates: int = 12) -> List[Hypothesis]:
+    """With `ctc_weight` > 0 (joint decoding), a hypothesis is ranked by (1 - w) log p_decoder + w log p_CTC, the
+    CTC head's prefix score, over each hypothesis' `ctc_candidates` likeliest next tokens by the decoder."""
+    if not 0.0 <= ctc_weight < 1.0:
+        raise ValueError(f"ctc_weight must be in [0, 1), got {ctc_weight}")
     K, device = beams, images.device
     memory, mask = model.encode(images, widths)
     B = images.shape[0]
     limits = length_limits(widths, model.height, max_length or model.decoder.cfg.max_length)
     state = model.decoder.start(memory, mask, beams=K, length=max(limits) + 1)
+    ctc = joint_scorer(model, memory, mask, K) if ctc_weight > 0 else None
     finished = [[] for _ in range(B)]  # per image: Hypothesis list
     active = torch.arange(B)
-    scores = torch.zeros(B, K, device=device)
+    scores = torch.zeros(B, K, device=device)  # what ranks the hypotheses
     scores[:, 1:] = float("-inf")  # all beams start as the same [BOS]: let only one of them expand
+    decoder_scores = scores.clone()  # the sum of the decoder's log p (the ranking too, unless joint)
     history = torch.zeros(B, K, 0, dtype=torch.long, device=device)  # tokens so far
     history_lp = torch.zeros(B, K, 0, device=device)  # their log p
     tokens = torch.full((B * K,), BOS, dtype=torch.long, device=device)
     for step in range(max(limits)):
         Ba = len(active)
         logp = next_logprobs(model, tokens, state, min_length)  # (Ba * K, V)
-        V = logp.shape[-1]
-        candidates = (scores.view(-1, 1) + logp).view(Ba, K * V)
-        top_scores, top_index = candidates.topk(2 * K, dim=1)  # (Ba, 2K)
-        top_beam, top_token = top_index // V, top_index % V
-        top_lp = logp.view(Ba, K, V)[torch.arange(Ba, device=device)[:, None], top_beam, top_token]
+        if ctc is None:  # every token of the vocabulary is a candidate
+            lp, token_of = logp, None
+            candidates = (scores.view(-1, 1) + logp).view(Ba, K, -1)
+        else:
+            lp, token_of = logp.topk(min(ctc_candidates, logp.shape[-1]), dim=1)  # (Ba * K, C)
+            psi, ctc_frames = ctc.extend(token_of)
+            psi = torch.where(token_of == EOS, ctc.full()[:, None], psi)
+            candidates = ((1 - ctc_weight) * (decoder_scores.view(-1, 1) + lp) + ctc_weight * psi).view(Ba, K, -1)
+        C = candidates.shape[-1]
+        top_scores, top_index = candidates.view(Ba, K * C).topk(2 * K, dim=1)  # (Ba, 2K)
+        top_beam, top_choice = top_index // C, top_index % C
+        rows = torch.arange(Ba, device=device)[:, None]
+        top_lp = lp.view(Ba, K, C)[rows, top_beam, top_choice]
+        top_token = top_choice if token_of is None else token_of.view(Ba, K, C)[rows, top_beam, top_choice]
         is_eos = top_token == EOS
         if bool(is_eos[:, :K].any()):
             for row, rank in (is_eos[:, :K]).nonzero().tolist():
@@ -106,6 +123,9 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
         order = torch.sort(is_eos.to(torch.int8), dim=1, stable=True).indices[:, :K]
         beam, token = top_beam.gather(1, order), top_token.gather(1, order)
         scores = top_scores.gather(1, order)
+        decoder_scores = decoder_scores.gather(1, beam) + top_lp.gather(1, order)
+        if ctc is not None:
+            ctc.advance(ctc_frames, beam, top_choice.gather(1, order), token)
         history = torch.cat([history.gather(1, beam[:, :, None].expand(-1, -1, history.shape[2])), token[:, :, None]], 2)
         history_lp = torch.cat([history_lp.gather(1, beam[:, :, None].expand(-1, -1, history_lp.shape[2])),
                                 top_lp.gather(1, order)[:, :, None]], 2)
@@ -133,10 +153,20 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
             active = active[keep]
             keep = keep.to(device)
             scores, history, history_lp, beam = scores[keep], history[keep], history_lp[keep], beam[keep]
+            decoder_scores = decoder_scores[keep]
+            if ctc is not None:
+                ctc.select_images(keep)
             tokens = tokens.view(Ba, K)[keep].view(-1)
             state.select_images(keep)
         state.reorder_beams(beam)
     return [max(hyps, key=lambda h: h.score) for hyps in finished]
+
+
+def joint_scorer(model, memory, mask, beams: int) -> CTCPrefixScorer:
+    if model.ctc_head is None:
+        raise ValueError("joint decoding needs a CTC head; this model was trained without --ctc-weight")
+    logits, frames = model.ctc_columns(memory, mask)
+    return CTCPrefixScorer(logits.float().log_softmax(-1), frames, beams)
 
 
 @torch.inference_mode()

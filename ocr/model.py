@@ -15,8 +15,9 @@ class ModelConfig:
     encoder: dict  # registry name and hyper-parameters: {"name": "vit_tiny", "height": 32, ...}
     decoder: DecoderConfig
     ctc: bool = False  # a CTC head on the encoder side: joint CTC/attention training finds the alignment sooner
-    decoding: str = "attention"  # how the model reads by default: attention (the decoder) or ctc (the CTC head)
+    decoding: str = "attention"  # how the model reads by default: attention (the decoder), ctc (the CTC head), joint
     ctc_frames: int = 1  # CTC frames read from each encoder column: two letters alike need a blank between them
+    joint_weight: float = 0.5  # the CTC head's share of a hypothesis' score in joint decoding
     format_version: int = 1
     metadata: dict = field(default_factory=dict)  # free-form: training recipe, data, metrics
 
@@ -27,6 +28,7 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]), ctc=d.get("ctc", False),
                    decoding=d.get("decoding", "attention"), ctc_frames=d.get("ctc_frames", 1),
+                   joint_weight=d.get("joint_weight", 0.5),
                    format_version=d.get("format_version", 1), metadata=d.get("metadata", {}))
 
 

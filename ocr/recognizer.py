@@ -28,12 +28,13 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-DECODERS = ("auto", "attention", "ctc")
+DECODERS = ("auto", "attention", "ctc", "joint")
 
 
 class Recognizer:
     """`decoder`: attention (the Transformer decoder: greedy, or beam search with beams > 1), ctc (the encoder's CTC
-    head, best path: fast, no beams), or auto: what the model's config.json names (`decoding`)."""
+    head, best path: fast, no beams), joint (beam search scored by both, even at 1 beam), or auto: what the model's
+    config.json names (`decoding`)."""
 
     def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto"):
         self.device = resolve_device(device)
@@ -41,8 +42,9 @@ class Recognizer:
         if decoder not in DECODERS:
             raise VitocrError(f"unknown decoder {decoder!r}; use one of {', '.join(DECODERS)}.")
         self.decoder = model.config.decoding if decoder == "auto" else decoder
-        if self.decoder == "ctc" and model.ctc_head is None:
-            raise VitocrError("this model has no CTC head (trained without --ctc-weight); use --decoder attention.")
+        if self.decoder in ("ctc", "joint") and model.ctc_head is None:
+            raise VitocrError(f"--decoder {self.decoder} needs a CTC head, and this model has none (trained without "
+                              "--ctc-weight); use --decoder attention.")
 
     @classmethod
     def load(cls, folder, device: str = "auto", decoder: str = "auto") -> "Recognizer":
@@ -63,7 +65,7 @@ class Recognizer:
     def recognize(self, images: Sequence[Image.Image], beams: int = 1, batch_size: int = 16,
                   length_penalty: float = 1.0, progress: Optional[Callable[[int], None]] = None) -> List[LineResult]:
         """Read every line image; lines of similar width share a batch; results come back in input order.
-        `beams` applies to the attention decoder; CTC reads the best path."""
+        `beams` applies to the attention and joint decoders; CTC reads the best path."""
         tensors = [self.prepare(im) for im in images]
         order = sorted(range(len(tensors)), key=lambda i: tensors[i].shape[-1])
         results: List[Optional[LineResult]] = [None] * len(tensors)
@@ -74,6 +76,9 @@ class Recognizer:
             with self.autocast():
                 if self.decoder == "ctc":
                     hyps = ctc_search(self.model, batch, widths)
+                elif self.decoder == "joint":
+                    hyps = beam_search(self.model, batch, widths, beams, length_penalty,
+                                       ctc_weight=self.model.config.joint_weight)
                 elif beams > 1:
                     hyps = beam_search(self.model, batch, widths, beams, length_penalty)
                 else:

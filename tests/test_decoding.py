@@ -169,7 +169,7 @@ def test_the_recognizer_reads_with_the_decoder_the_model_names(tokenizer):
     from ocr.recognizer import Recognizer
 
     model = tiny_model(tokenizer)
-    with pytest.raises(VitocrError, match="no CTC head"):
+    with pytest.raises(VitocrError, match="needs a CTC head"):
         Recognizer(model, tokenizer, "cpu", decoder="ctc")
     model.add_ctc_head()
     model.config.decoding = "ctc"

@@ -48,8 +48,9 @@ class TrainConfig:
     warmup: int = 500
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
-    decoding: str = field(default="attention", metadata={"help": "how the model reads: attention or ctc (needs "
-                                                                 "--ctc-weight); best/ is chosen by its CER"})
+    decoding: str = field(default="attention", metadata={"help": "how the model reads: attention, or ctc or "
+                                                                 "joint (both need --ctc-weight); best/ is chosen "
+                                                                 "by its CER"})
     ctc_weight: float = field(default=0.0, metadata={"help": "weight of the CTC loss on the encoder: 0 off, "
                                                              "0.3-0.5 finds the text sooner from scratch, 1 trains "
                                                              "the CTC head alone (no decoder; faster)"})

@@ -146,8 +146,8 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
             raise VitocrError(f"--encoder {cfg.encoder}: {e}.") from None
     if cfg.ctc_weight > 0 and (model.ctc_head is None or cfg.ctc_frames not in (None, model.config.ctc_frames)):
         model.add_ctc_head(cfg.ctc_frames or 1)  # a model trained without one, or a head of another frame rate
-    if cfg.decoding not in ("attention", "ctc") or (cfg.decoding == "ctc" and model.ctc_head is None):
-        raise VitocrError(f"--decoding {cfg.decoding!r}: use attention, or ctc with --ctc-weight > 0.")
+    if cfg.decoding not in ("attention", "ctc", "joint") or (cfg.decoding != "attention" and model.ctc_head is None):
+        raise VitocrError(f"--decoding {cfg.decoding!r}: use attention, or ctc or joint with --ctc-weight > 0.")
     if cfg.ctc_weight >= 1 and (cfg.decoding != "ctc" or cfg.teacher):
         raise VitocrError("--ctc-weight 1 trains the CTC head alone: read with --decoding ctc, and without --teacher.")
     model.config.decoding = cfg.decoding

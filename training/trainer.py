@@ -253,7 +253,7 @@ def evaluate_and_keep_best(cfg, model, tokenizer, data, ema, progress, logger, o
         logger.log(progress["step"], val_cer=counts.cer, val_wer=counts.wer, val_line_acc=counts.line_accuracy)
         other = ""
         if model.ctc_head is not None and cfg.ctc_weight < 1:  # the other reader's CER too, to choose between them
-            name = "attention" if model.config.decoding == "ctc" else "ctc"
+            name = "ctc" if model.config.decoding == "attention" else "attention"
             other_cer = validate(model, tokenizer, data.val_images, data.val_texts, decoder=name)[0].cer
             logger.log(progress["step"], **{f"val_{name}_cer": other_cer})
             other = f" ({name}: {other_cer:.2%})"
