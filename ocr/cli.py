@@ -20,7 +20,7 @@ def add_transcribe(sub):
     p.add_argument("--format", default="txt", help="comma-separated: txt, json, hocr, alto, page, pdf")
     p.add_argument("--model", help="bundled model (printed, handwritten) or a model folder; default: printed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    p.add_argument("--beams", type=int, default=4, help="beam width of the attention decoder; 1 = greedy")
+    p.add_argument("--beams", type=int, default=4, help="beam width of the attention and joint decoders; 1 = greedy")
     add_decoder_argument(p)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--dpi", type=int, default=300, help="resolution PDFs are rendered at")
