@@ -18,12 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from accuracy_vs_tesseract import held_out  # noqa: E402
-
 from ocr.metrics import ErrorCounts, normalize  # noqa: E402
 from ocr.pipeline import load_recognizer, read_file  # noqa: E402
-from training.config import load_recipe  # noqa: E402
 from training.dataset import load_line  # noqa: E402
+from training.setup import held_out_lines  # noqa: E402
 from training.readers import read_source  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -40,7 +38,7 @@ def tesseract_page(path: Path) -> str:
 
 def pages(recipe):
     """(name, image path, true text, true line samples or [])."""
-    held = {s.group for s in held_out(recipe)}
+    held = {s.group for s in held_out_lines(recipe)}
     fondue = DATA / "fondue-en-print-20"
     lines = read_source(fondue / "manifest.jsonl").samples
     for page_json in sorted((fondue / "pages").glob("*.lines.json")):
@@ -65,7 +63,7 @@ def main(argv=None):
     print("|---|---:|---:|---:|---:|---:|---:|")
     totals = {k: ErrorCounts() for k in ("page", "line", "tess")}
     spent = {"ours": 0.0, "tess": 0.0}
-    for name, image, truth, true_lines in pages(load_recipe(args.recipe)):
+    for name, image, truth, true_lines in pages(args.recipe):
         start = time.perf_counter()
         found = read_file(image, recognizer, beams=args.beams)
         ours = "\n".join(p.text for p in found)
