@@ -85,7 +85,7 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
     B = images.shape[0]
     limits = length_limits(widths, model.height, max_length or model.decoder.cfg.max_length)
     state = model.decoder.start(memory, mask, beams=K, length=max(limits) + 1)
-    ctc = joint_scorer(model, memory, mask, K) if ctc_weight > 0 else None
+    ctc = CTCPrefixScorer(*ctc_logprobs(model, memory, mask), K) if ctc_weight > 0 else None
     finished = [[] for _ in range(B)]  # per image: Hypothesis list
     active = torch.arange(B)
     scores = torch.zeros(B, K, device=device)  # what ranks the hypotheses
@@ -162,22 +162,20 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
     return [max(hyps, key=lambda h: h.score) for hyps in finished]
 
 
-def joint_scorer(model, memory, mask, beams: int) -> CTCPrefixScorer:
+def ctc_logprobs(model, memory, mask):
+    """The CTC head's frames, log-softmaxed in full precision (B, T, V), and each line's frame count (B,)."""
     if model.ctc_head is None:
-        raise ValueError("joint decoding needs a CTC head; this model was trained without --ctc-weight")
+        raise ValueError("CTC or joint decoding needs a CTC head; this model was trained without --ctc-weight")
     logits, frames = model.ctc_columns(memory, mask)
-    return CTCPrefixScorer(logits.float().log_softmax(-1), frames, beams)
+    return logits.float().log_softmax(-1), frames
 
 
 @torch.inference_mode()
 def ctc_search(model, images, widths) -> List[Hypothesis]:
     """Best path of the CTC head: each column's most likely token, repeats merged, blanks ([PAD]) dropped. One
     encoder pass and no loop over tokens; a character's log p is the best of the columns that wrote it."""
-    if model.ctc_head is None:
-        raise ValueError("this model has no CTC head (it was trained without --ctc-weight)")
-    memory, mask = model.encode(images, widths)
-    logits, columns = model.ctc_columns(memory, mask)
-    logp, best = logits.float().log_softmax(-1).max(-1)  # (B, C)
+    logp, columns = ctc_logprobs(model, *model.encode(images, widths))
+    logp, best = logp.max(-1)  # (B, C)
     hyps = []
     for row_lp, row_ids, n in zip(logp.tolist(), best.tolist(), columns.tolist()):
         ids, lps, previous = [], [], PAD
