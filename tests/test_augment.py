@@ -33,9 +33,9 @@ def text_line(height=48, paper=255, ink=0, frame=False):
 
 def only(*names):
     """The handwriting profile with just `names`, always applied."""
-    return AugmentProfile(**{field.name: (1.0, getattr(PROFILES["handwriting"], field.name)[1])
-                             if field.name in names else (0.0, 0.0)
-                             for field in dataclasses.fields(AugmentProfile)})
+    return dataclasses.replace(PROFILES["handwriting"], **{
+        field.name: (1.0, getattr(PROFILES["handwriting"], field.name)[1]) if field.name in names else (0.0, 0.0)
+        for field in dataclasses.fields(AugmentProfile) if field.name != "min_rows"})
 
 
 def ink_pixels(image):
@@ -149,9 +149,10 @@ def test_uncovered_areas_get_the_paper_colour_not_black():
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_blank_paper_stays_blank_under_noise_and_contrast(profile):
-    # Black fill would come out below 90 even after the largest contrast loss and brightening.
-    augment = LineAugment(profile)
+def test_blank_paper_stays_blank_under_geometry_and_contrast(profile):
+    # Black fill would come out below 90 even after the largest contrast loss and brightening. Noise is left out:
+    # print-degraded's photocopier grain darkens single pixels that far, but fills nothing.
+    augment = LineAugment(dataclasses.replace(PROFILES[profile], noise=(0.0, 0.0)))
     for seed in range(30):
         assert np.asarray(augment(Image.new("L", (400, 40), 255), random.Random(seed))).min() >= 150
 
@@ -199,3 +200,15 @@ def test_degenerate_sizes_do_not_fail(size):
     augment = LineAugment("handwriting", strength=3.0)
     for seed in range(20):
         assert augment(Image.new("L", size, 200), random.Random(seed)).mode == "L"
+
+
+@pytest.mark.parametrize("rows", [24, 10])
+def test_resolution_loss_goes_down_to_the_profiles_least_rows_and_no_further(rows):
+    """print keeps 24 rows of a line; print-degraded goes down to 10, a 100 dpi scan of small print."""
+    line = text_line(height=60)
+    profile = dataclasses.replace(only("resolution"), resolution=(1.0, 1.0), min_rows=rows)
+    outputs = {LineAugment(profile)(line, random.Random(seed)).tobytes() for seed in range(40)}
+    smallest = (round(line.width * rows / 60), rows)
+    floor = line.resize(smallest, Image.Resampling.BILINEAR).resize(line.size, Image.Resampling.BILINEAR)
+    assert floor.tobytes() in outputs
+    assert PROFILES["print"].min_rows == 24 and PROFILES["print-degraded"].min_rows == 10

@@ -67,6 +67,23 @@ def test_sample_text_works_without_faker(monkeypatch):
     assert all(texts)
 
 
+def test_typeset_prints_quotes_apostrophes_and_dashes_as_a_typesetter():
+    assert corpus.typeset('"Yes," she said - it\'s \'odd\' (see pp. 12-45) -- on 2026-11-25') == \
+        "“Yes,” she said – it’s ‘odd’ (see pp. 12–45) — on 2026-11-25"
+    assert corpus.typeset("plain text, no quotes") == "plain text, no quotes"
+
+
+def test_typographic_share_typesets_the_same_lines_and_leaves_older_recipes_alone():
+    plain = [corpus.sample_text(random.Random(i), 1, 80) for i in range(300)]
+    assert plain == [corpus.sample_text(random.Random(i), 1, 80, typographic=0.0) for i in range(300)]
+    assert [corpus.sample_text(random.Random(i), 1, 80, typographic=1.0) for i in range(300)] == \
+        [corpus.typeset(t) for t in plain]
+    some = [corpus.sample_text(random.Random(i), 1, 80, typographic=0.5) for i in range(300)]
+    typeset = sum(t != p for t, p in zip(some, plain))
+    touched = sum(corpus.typeset(p) != p for p in plain)
+    assert 0 < typeset < touched  # about half of the lines that have something to typeset
+
+
 def test_sample_text_rejects_bad_bounds():
     with pytest.raises(ValueError):
         corpus.sample_text(random.Random(0), 10, 5)

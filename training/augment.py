@@ -21,7 +21,6 @@ from PIL import Image, ImageFilter
 
 PAPER_PERCENTILE = 0.9  # most of a line is paper: its 90th percentile is the paper colour
 MAX_TILT_DRIFT = 0.3  # rotation may move one end of a line by this share of its height
-MIN_DOWNSCALED_HEIGHT = 24  # resolution loss keeps at least this many rows
 MAX_THINNING_INK_LOSS = 0.25  # thinner strokes may lose at most this share of the ink
 WARP_CELL = 0.6  # warp mesh cell width, in line heights: about a letter or two
 REFERENCE_HEIGHT = 64  # blur radius and stroke change are given for lines this tall: smaller lines get less
@@ -41,6 +40,7 @@ class AugmentProfile:
     contrast: tuple[float, float]  # relative change of contrast, mostly a loss
     brightness: tuple[float, float]  # grey levels, either way
     noise: tuple[float, float]  # standard deviation in grey levels
+    min_rows: int = 24  # resolution loss keeps at least this many rows
 
 
 # Capture defects are common to both; handwriting varies letter shape, slant and pen width more.
@@ -49,6 +49,10 @@ _CAPTURE = dict(resolution=(0.15, 0.4), blur=(0.3, 0.8), contrast=(0.5, 0.3), br
 PROFILES = {
     "print": AugmentProfile(warp=(0.15, 0.015), perspective=(0.2, 0.1), slant=(0.2, 3.0), rotate=(0.3, 1.5),
                             stroke=(0.3, 0.7), **_CAPTURE),
+    # Bad captures as well: 100 dpi scans of small print (down to 10 rows), photocopier grain, defocus.
+    "print-degraded": AugmentProfile(warp=(0.15, 0.015), perspective=(0.2, 0.1), slant=(0.2, 3.0), rotate=(0.3, 1.5),
+                                     stroke=(0.3, 0.7), resolution=(0.35, 0.85), blur=(0.4, 2.0),
+                                     contrast=(0.5, 0.3), brightness=(0.5, 20.0), noise=(0.5, 45.0), min_rows=10),
     "handwriting": AugmentProfile(warp=(0.6, 0.06), perspective=(0.2, 0.1), slant=(0.5, 10.0), rotate=(0.3, 2.0),
                                   stroke=(0.5, 1.0), **_CAPTURE),
 }
@@ -90,7 +94,7 @@ class LineAugment:
         if any(value is not None for value in geometry.values()):
             image = _distort(image, paper, rng, np_rng, **geometry)
         if (loss := roll(p.resolution)) is not None:
-            image = _lose_resolution(image, 1.0 - min(0.9, rng.uniform(0.0, loss)))
+            image = _lose_resolution(image, 1.0 - min(0.9, rng.uniform(0.0, loss)), p.min_rows)
         if (radius := roll(p.blur)) is not None:
             radius = rng.uniform(0.3, 1.0) * radius * image.height / REFERENCE_HEIGHT
             image = image.filter(ImageFilter.GaussianBlur(radius))
@@ -207,9 +211,9 @@ def _perspective_coefficients(output_points, input_points):
     return np.linalg.solve(np.array(rows, float), np.array(targets, float))
 
 
-def _lose_resolution(image, scale):
+def _lose_resolution(image, scale, min_rows):
     """Downscale then upscale back: the blockiness and softness of a low-resolution scan."""
-    scale = max(scale, min(1.0, MIN_DOWNSCALED_HEIGHT / image.height))
+    scale = max(scale, min(1.0, min_rows / image.height))
     small = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     if small == image.size:
         return image

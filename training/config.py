@@ -32,12 +32,14 @@ class TrainConfig:
     synthetic_styles: List[str] = field(default_factory=lambda: ["print", "typewriter"])
     synthetic_max_chars: int = field(default=80, metadata={"help": "longest synthetic line; short lines first make "
                                                                    "a from-scratch model find the text sooner"})
+    synthetic_typographic: float = field(default=0.0, metadata={"help": "share of synthetic lines with curly "
+                                                                        "quotes and real dashes, as typeset"})
     synthetic_val: int = field(default=0, metadata={"help": "synthetic validation lines (a separate seed)"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of page groups held out when --val is empty"})
     train_lines: int = field(default=0, metadata={"help": "keep this many training lines of --train, a random "
                                                           "subset (0: all); for data-size studies"})
     val_lines: int = field(default=1000, metadata={"help": "most validation lines decoded at each validation"})
-    augment: str = field(default="none", metadata={"help": "none, print or handwriting"})
+    augment: str = field(default="none", metadata={"help": "none, print, print-degraded or handwriting"})
     workers: int = field(default=1, metadata={"help": "data loading processes"})
     # optimisation
     steps: int = 20000

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import random
+import re
 from pathlib import Path
 
 CORPUS_FILE = Path(__file__).with_name("corpus") / "kjv-extract.tsv"
@@ -34,8 +35,10 @@ _UNITS = ["kg", "g", "lb", "oz", "cm", "mm", "m", "km", "ft", "in.", "ml", "l"]
 _SEPARATORS = [" ", " ", ", ", "; ", " - ", " | ", ": ", " / "]
 
 
-def sample_text(rng: random.Random, min_chars: int = 1, max_chars: int = 80) -> str:
-    """One line of text, min_chars..max_chars long, single-spaced, no edge spaces."""
+def sample_text(rng: random.Random, min_chars: int = 1, max_chars: int = 80, typographic: float = 0.0) -> str:
+    """One line of text, min_chars..max_chars long, single-spaced, no edge spaces. A `typographic` share of lines
+    is typeset: curly quotes and apostrophes, en and em dashes instead of their ASCII stand-ins (no draw is made at
+    0, so older recipes get the same lines)."""
     if not 1 <= min_chars <= max_chars:
         raise ValueError(f"need 1 <= min_chars <= max_chars, got {min_chars}, {max_chars}")
     target = rng.randint(min_chars, max_chars)
@@ -43,7 +46,27 @@ def sample_text(rng: random.Random, min_chars: int = 1, max_chars: int = 80) -> 
     text = (_prose(rng, target) if kind < PROSE_SHARE else _scrambled(rng, target)
             if kind < PROSE_SHARE + SCRAMBLED_SHARE else _record(rng, target))
     text = _fit(text, min_chars, target)  # generators overshoot; cut back to target
-    return text.upper() if rng.random() < UPPERCASE_SHARE else text
+    text = text.upper() if rng.random() < UPPERCASE_SHARE else text
+    return typeset(text) if typographic and rng.random() < typographic else text
+
+
+_OPENS_AFTER = " ([{-/\u2014"  # a quote after these (or at the start) opens; anywhere else it closes or elides
+
+
+def typeset(text: str) -> str:
+    """ASCII quotes, apostrophes and dashes as a typesetter prints them: "a" -> “a”, don't -> don’t,
+    pp. 12-45 -> pp. 12–45 (not 2026-11-25), a - b -> a – b, a--b -> a—b. Lengths may shrink."""
+    text = text.replace("--", "\u2014").replace(" - ", " \u2013 ")
+    text = re.sub(r"(?<![\d-])(\d+)-(\d+)(?![\d-])", "\\1\u2013\\2", text)  # a range; dates keep hyphens
+    out = []
+    for i, c in enumerate(text):
+        opens = i == 0 or text[i - 1] in _OPENS_AFTER
+        if c == '"':
+            c = "\u201c" if opens else "\u201d"
+        elif c == "'":
+            c = "\u2018" if opens else "\u2019"
+        out.append(c)
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=1)

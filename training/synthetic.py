@@ -56,9 +56,11 @@ class SyntheticLines:
 
     def __init__(self, count: int, styles=("print", "typewriter"), seed: int = 0,
                  degrade: bool = True, height: int | None = None,
-                 min_chars: int = 1, max_chars: int = 80, font_paths=None):
-        """`font_paths` maps style -> font files; by default fonts.find_fonts(style)."""
+                 min_chars: int = 1, max_chars: int = 80, font_paths=None, typographic: float = 0.0):
+        """`font_paths` maps style -> font files; by default fonts.find_fonts(style). `typographic`: share of lines
+        with curly quotes and real dashes (corpus.sample_text)."""
         self.count, self.seed, self.degrade, self.height = count, seed, degrade, height
+        self.typographic = typographic
         self.min_chars, self.max_chars = min_chars, max_chars
         found = font_paths or {style: fonts.find_fonts(style) for style in styles}
         self.families = {s: _group_by_family(found.get(s, [])) for s in styles}
@@ -95,7 +97,7 @@ class SyntheticLines:
 
     def _text_for(self, font_path, rng):
         for _ in range(_TEXT_TRIES):
-            text = corpus.sample_text(rng, self.min_chars, self.max_chars)
+            text = corpus.sample_text(rng, self.min_chars, self.max_chars, self.typographic)
             if fonts.font_covers(font_path, text):
                 return text
         # Rare: keep only what the font draws, so the label matches the pixels.
