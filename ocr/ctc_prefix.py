@@ -13,6 +13,19 @@ from .tokenizer import PAD
 BLANK = PAD  # the CTC head's blank (training's F.ctc_loss(blank=PAD))
 
 
+IMPOSSIBLE = -1e5  # a frame's log p that no path survives: stands for -inf where the scan needs finite numbers
+
+
+def _scan(first, added, x):
+    """y(t) = log((exp y(t-1) + exp added(t)) * exp x(t)) for t = 0.. with y(-1) = first: y(t) = X(t) +
+    log(exp first + sum over s <= t of exp(added(s) - X(s-1))), X the running sum of x. Float64, so that X and the
+    sum (large numbers of opposite sign) cancel exactly enough; what falls to IMPOSSIBLE is impossible (-inf)."""
+    x = x.double().clamp(min=IMPOSSIBLE).cumsum(0)
+    shifted = torch.cat([torch.zeros_like(x[:1]), x[:-1]])
+    y = x + torch.logaddexp(first.double(), torch.logcumsumexp(added.double() - shifted, 0))
+    return y.masked_fill(y < IMPOSSIBLE / 2, float("-inf")).to(first.dtype)
+
+
 class CTCPrefixScorer:
     """Prefix scores of the hypotheses of a batched beam search: row n is beam n % K of image n // K.
 
@@ -49,11 +62,15 @@ class CTCPrefixScorer:
         if self.length == 0:
             r[0, :, :, 0] = xs[0]
         start = max(self.length, 1)  # a prefix of L labels cannot end before frame L - 1
-        psi = r[min(start, T) - 1, :, :, 0].clone()  # -inf when there are more labels than frames
-        for t in range(start, T):
-            r[t, :, :, 0] = torch.logaddexp(r[t - 1, :, :, 0], phi[t - 1]) + xs[t]
-            r[t, :, :, 1] = torch.logaddexp(r[t - 1, :, :, 0], r[t - 1, :, :, 1]) + xb[t]
-            psi = torch.logaddexp(psi, phi[t - 1] + xs[t])
+        before = r[min(start, T) - 1, :, :, 0]  # -inf unless the prefix is one label long
+        if start >= T:  # more labels than frames
+            return before.clone(), r
+        # r_n(t) = (r_n(t-1) + phi(t-1)) x(t) and r_b(t) = (r_n(t-1) + r_b(t-1)) x_blank(t), in probabilities, are
+        # running sums once divided by the running product of x: all frames at once instead of a loop over them
+        r_n = _scan(before, phi[start - 1:-1], xs[start:])
+        r_b = _scan(r[start - 1, :, :, 1], torch.cat([before[None], r_n[:-1]]), xb[start:])
+        r[start:, :, :, 0], r[start:, :, :, 1] = r_n, r_b
+        psi = torch.logaddexp(before, torch.logsumexp(phi[start - 1:-1] + xs[start:], 0))
         return psi, r
 
     def advance(self, r, beam, choice, tokens):

@@ -54,6 +54,43 @@ def test_prefix_scores_split_the_probability_of_their_prefix():
         psi_g = follow(scorer, [[label]], beams=1)[0]
 
 
+def extend_frame_by_frame(scorer, candidates):
+    """The textbook recursion (Watanabe et al. 2017, Algorithm 2), one frame at a time: the reference."""
+    (T, B, _), (N, C) = scorer.x.shape, candidates.shape
+    xs = scorer.x.gather(2, candidates.view(1, B, -1).expand(T, B, -1)).view(T, N, C)
+    xb = scorer.x[:, :, BLANK, None].repeat_interleave(scorer.beams, dim=1)
+    total = torch.logaddexp(scorer.r[:, :, 0], scorer.r[:, :, 1])
+    phi = torch.where(candidates[None] == scorer.last[None, :, None], scorer.r[:, :, 1, None], total[:, :, None])
+    r = torch.full((T, N, C, 2), float("-inf"))
+    if scorer.length == 0:
+        r[0, :, :, 0] = xs[0]
+    start = max(scorer.length, 1)
+    psi = r[min(start, T) - 1, :, :, 0].clone()
+    for t in range(start, T):
+        r[t, :, :, 0] = torch.logaddexp(r[t - 1, :, :, 0], phi[t - 1]) + xs[t]
+        r[t, :, :, 1] = torch.logaddexp(r[t - 1, :, :, 0], r[t - 1, :, :, 1]) + xb[t]
+        psi = torch.logaddexp(psi, phi[t - 1] + xs[t])
+    return psi, r
+
+
+@pytest.mark.parametrize("T, lengths", [(12, (12, 9, 5)), (3, (3, 2, 1)), (60, (60, 41, 4))])
+def test_prefix_scores_over_all_frames_at_once_equal_the_frame_by_frame_recursion(T, lengths):
+    """Repeated labels, lines shorter than the batch, and prefixes longer than their line (impossible: -inf)."""
+    logp, lengths = frames(T=T, V=9, lengths=lengths, seed=T)
+    scorer = CTCPrefixScorer(logp, lengths, beams=2)
+    g = torch.Generator().manual_seed(1)
+    for step in range(6):
+        candidates = torch.randint(1, 9, (6, 4), generator=g)
+        candidates[:, 0] = scorer.last.clamp(min=1)  # a repeat of each hypothesis' last label
+        psi, r = scorer.extend(candidates)
+        expected_psi, expected_r = extend_frame_by_frame(scorer, candidates)
+        torch.testing.assert_close(psi, expected_psi, atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(r, expected_r, atol=1e-4, rtol=1e-5)  # -inf exactly where -inf
+        beam, choice = torch.tensor([[1, 0]] * 3), torch.tensor([[step % 4, 0]] * 3)
+        scorer.advance(r, beam, choice, candidates.view(3, 2, 4)[torch.arange(3)[:, None], beam, choice])
+    assert torch.isinf(scorer.full()).any()  # the impossible case was met: a line of fewer frames than labels
+
+
 def ctc_model(tokenizer, encoder="hybrid_tiny"):
     model = tiny_model(tokenizer, encoder).eval()
     model.add_ctc_head(frames=2)
