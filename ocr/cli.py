@@ -6,7 +6,10 @@ from pathlib import Path
 from .errors import VitocrError
 
 
-def add_decoder_argument(p):
+def add_decoder_arguments(p):
+    p.add_argument("--beams", type=int, default=None,
+                   help="beam width of the attention and joint decoders, 1 = greedy (default: the model's own, "
+                        "`beams` in its config.json)")
     p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc", "joint"],
                    help="attention (Transformer decoder), ctc (the encoder's CTC head), joint (beam search scored by "
                         "both: slower, fewer errors) or auto (the model's choice)")
@@ -20,8 +23,7 @@ def add_transcribe(sub):
     p.add_argument("--format", default="txt", help="comma-separated: txt, json, hocr, alto, page, pdf")
     p.add_argument("--model", help="bundled model (printed, handwritten) or a model folder; default: printed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    p.add_argument("--beams", type=int, default=4, help="beam width of the attention and joint decoders; 1 = greedy")
-    add_decoder_argument(p)
+    add_decoder_arguments(p)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--dpi", type=int, default=300, help="resolution PDFs are rendered at")
     p.add_argument("--layout", choices=["page", "line"], default="page",
@@ -61,8 +63,7 @@ def add_eval(sub):
                                                         "held out for validation (split as `vitocr train` does)")
     p.add_argument("--model", default=None, help="bundled model (printed, handwritten) or a model folder")
     p.add_argument("--device", default="auto")
-    p.add_argument("--beams", type=int, default=1)
-    add_decoder_argument(p)
+    add_decoder_arguments(p)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N lines")
     p.add_argument("--where", nargs="+", help="keep manifest rows with field=value, e.g. has_greek=false")

@@ -69,9 +69,9 @@ def build_report(images: List[str], refs: List[str], preds: List[str], confs: Li
                       sum(r.flagged for r in rows), threshold)
 
 
-def evaluate_recognizer(recognizer, images, refs: List[str], names: List[str], beams: int = 1, batch_size: int = 16,
-                        normalise: Callable[[str], str] = normalize, threshold: Optional[float] = None,
-                        progress=None) -> EvalReport:
+def evaluate_recognizer(recognizer, images, refs: List[str], names: List[str], beams: Optional[int] = None,
+                        batch_size: int = 16, normalise: Callable[[str], str] = normalize,
+                        threshold: Optional[float] = None, progress=None) -> EvalReport:
     start = time.perf_counter()
     results = recognizer.recognize(images, beams=beams, batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - start

@@ -18,6 +18,7 @@ class ModelConfig:
     decoding: str = "attention"  # how the model reads by default: attention (the decoder), ctc (the CTC head), joint
     ctc_frames: int = 1  # CTC frames read from each encoder column: two letters alike need a blank between them
     joint_weight: float = 0.5  # the CTC head's share of a hypothesis' score in joint decoding
+    beams: int = 4  # the beam width it reads with unless told otherwise: measured per model (1 = greedy)
     format_version: int = 1
     metadata: dict = field(default_factory=dict)  # free-form: training recipe, data, metrics
 
@@ -28,7 +29,7 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]), ctc=d.get("ctc", False),
                    decoding=d.get("decoding", "attention"), ctc_frames=d.get("ctc_frames", 1),
-                   joint_weight=d.get("joint_weight", 0.5),
+                   joint_weight=d.get("joint_weight", 0.5), beams=d.get("beams", 4),
                    format_version=d.get("format_version", 1), metadata=d.get("metadata", {}))
 
 

@@ -73,7 +73,8 @@ def find_lines(page: PageImage, lines_from=None) -> Tuple[Page, List[Image.Image
     return found, [line_image(line) for line in found.lines]
 
 
-def read_found(found: List[Tuple[Page, List[Image.Image]]], recognizer: Recognizer, beams: int, batch_size: int,
+def read_found(found: List[Tuple[Page, List[Image.Image]]], recognizer: Recognizer, beams: Optional[int],
+               batch_size: int,
                progress: Optional[Callable[[int], None]] = None) -> List[Page]:
     """Read the lines of several pages together (batches mix similar widths from all pages); lines that read empty
     are noise, not text, and are dropped with regions left without lines."""
@@ -90,17 +91,18 @@ def read_found(found: List[Tuple[Page, List[Image.Image]]], recognizer: Recogniz
     return pages
 
 
-def read_pages(pages: List[PageImage], recognizer: Recognizer, beams: int, batch_size: int, lines_from=None,
+def read_pages(pages: List[PageImage], recognizer: Recognizer, beams: Optional[int], batch_size: int, lines_from=None,
                progress: Optional[Callable[[int], None]] = None) -> List[Page]:
     return read_found([find_lines(p, lines_from) for p in pages], recognizer, beams, batch_size, progress)
 
 
-def transcribe(inputs: Union[str, Path, Iterable], model=None, device: str = "auto", beams: int = 4,
+def transcribe(inputs: Union[str, Path, Iterable], model=None, device: str = "auto", beams: Optional[int] = None,
                batch_size: int = 16, dpi: int = 300, lines_from=None, pages_per_batch: int = 8) -> Document:
     """Read documents: `ocr.transcribe("scan.pdf")` -> Document (pages -> regions -> lines with text).
 
     `inputs`: a file, folder or glob, or a list of them; `model`: a bundled model's name, a model folder or a
-    Recognizer; `lines_from`: a PAGE/ALTO file whose lines are read instead of finding them.
+    Recognizer; `beams`: the beam width (default: the model's); `lines_from`: a PAGE/ALTO file whose lines are
+    read instead of finding them.
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
@@ -111,7 +113,7 @@ def transcribe(inputs: Union[str, Path, Iterable], model=None, device: str = "au
     return doc
 
 
-def read_file(path, recognizer, beams=4, batch_size=16, dpi=300, lines_from=None, pages_per_batch=8,
+def read_file(path, recognizer, beams=None, batch_size=16, dpi=300, lines_from=None, pages_per_batch=8,
               progress=None) -> List[Page]:
     """All pages of one file, a few pages at a time so a long PDF never sits in memory whole."""
     pages, chunk = [], []

@@ -62,10 +62,14 @@ class Recognizer:
         enc = self.model.encoder
         return line_to_tensor(image, enc.height, enc.width_multiple, enc.max_width)
 
-    def recognize(self, images: Sequence[Image.Image], beams: int = 1, batch_size: int = 16,
+    def recognize(self, images: Sequence[Image.Image], beams: Optional[int] = None, batch_size: int = 16,
                   length_penalty: float = 1.0, progress: Optional[Callable[[int], None]] = None) -> List[LineResult]:
         """Read every line image; lines of similar width share a batch; results come back in input order.
-        `beams` applies to the attention and joint decoders; CTC reads the best path."""
+        `beams` (default: the model's, config.json's `beams`) applies to the attention and joint decoders; CTC reads
+        the best path."""
+        beams = self.model.config.beams if beams is None else beams
+        if beams < 1:
+            raise VitocrError(f"the beam width must be at least 1 (1 = greedy), got {beams}.")
         tensors = [self.prepare(im) for im in images]
         order = sorted(range(len(tensors)), key=lambda i: tensors[i].shape[-1])
         results: List[Optional[LineResult]] = [None] * len(tensors)

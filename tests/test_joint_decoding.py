@@ -149,3 +149,26 @@ def test_the_recognizer_reads_jointly_with_the_models_weight(tokenizer):
     expected = beam_search(model, batch, torch.tensor([batch.shape[-1]]), beams=2, ctc_weight=0.3)[0]
     assert result.text == tokenizer.decode(expected.ids)
     assert len(result.char_confidences) == len(result.text)
+
+
+def test_the_recognizer_reads_with_the_models_own_beam_width_unless_told(tokenizer, monkeypatch):
+    """`vitocr transcribe` and `vitocr eval` without --beams read alike: with the width in config.json."""
+    from PIL import Image
+
+    import ocr.recognizer
+
+    model = ctc_model(tokenizer)
+    model.config.decoding, model.config.beams = "joint", 3
+    assert ModelConfig.from_dict(model.config.to_dict()).beams == 3
+    assert ModelConfig.from_dict({k: v for k, v in model.config.to_dict().items() if k != "beams"}).beams == 4
+    model.decoder.cfg.max_length = 8
+    widths = []
+    monkeypatch.setattr(ocr.recognizer, "beam_search",
+                        lambda *args, **kwargs: widths.append(args[3]) or beam_search(*args, **kwargs))
+    recognizer = Recognizer(model, tokenizer, "cpu")
+    line = Image.effect_noise((96, 32), 60).convert("L")
+    recognizer.recognize([line])
+    recognizer.recognize([line], beams=1)
+    assert widths == [3, 1]
+    with pytest.raises(VitocrError, match="at least 1"):
+        recognizer.recognize([line], beams=0)

@@ -39,7 +39,7 @@ def app(model_folder, monkeypatch):
     monkeypatch.setenv("VITOCR_UI_MODEL", str(model_folder))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
-    at.sidebar.slider(key="beams").set_value(1)  # greedy: the test is about the app, not the search
+    at.sidebar.select_slider(key="beams").set_value(1)  # greedy: the test is about the app, not the search
     return at.run()
 
 

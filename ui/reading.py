@@ -25,7 +25,7 @@ class PageResult:
     crops: Dict[str, Image.Image] = field(default_factory=dict)  # line id -> the line image the model read
 
 
-def read_page(page: PageImage, recognizer, beams: int, batch_size: int = 16,
+def read_page(page: PageImage, recognizer, beams: Optional[int], batch_size: int = 16,
               progress: Optional[Callable[[int], None]] = None) -> PageResult:
     """Segment one page and read its lines, as ocr.pipeline does, keeping the line images."""
     found, images = find_lines(page)

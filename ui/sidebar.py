@@ -12,11 +12,14 @@ from ocr.recognizer import Recognizer
 from .models import FOLDER_CHOICE, bundled_models, model_choices, preselected_model
 
 
+MODELS_OWN = "model's"
+
+
 @dataclass(frozen=True)
 class Settings:
     model: str  # a bundled name or a folder path; "" when none is chosen yet
     device: str
-    beams: int
+    beams: Optional[int]  # None: the model's own
     threshold: float  # words below this confidence are highlighted
 
     @property
@@ -51,9 +54,10 @@ def settings_sidebar() -> Settings:
         model = choose_model()
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         device = st.selectbox("Device", devices, index=len(devices) - 1, key="device")
-        beams = st.slider("Beam width", 1, 8, 4, key="beams", help="1 reads fastest; wider beams read a little better")
+        beams = st.select_slider("Beam width", [MODELS_OWN, *range(1, 9)], MODELS_OWN, key="beams",
+                                 help="the model's own (the width measured best for it), or 1 (fastest) to 8")
         threshold = st.slider("Highlight words below confidence", 0.0, 1.0, 0.8, 0.05, key="threshold")
-    return Settings(model, device, beams, threshold)
+    return Settings(model, device, None if beams == MODELS_OWN else beams, threshold)
 
 
 def load_model(settings: Settings) -> Optional[Recognizer]:
