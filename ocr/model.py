@@ -1,5 +1,5 @@
 """The line recogniser: a registered vision encoder feeding the text decoder (TrOCR's layout)."""
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 import torch.nn as nn
@@ -27,10 +27,10 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]), ctc=d.get("ctc", False),
-                   decoding=d.get("decoding", "attention"), ctc_frames=d.get("ctc_frames", 1),
-                   joint_weight=d.get("joint_weight", 0.5), beams=d.get("beams", 4),
-                   format_version=d.get("format_version", 1), metadata=d.get("metadata", {}))
+        # a setting an older config.json lacks takes its default above; one it does not know is ignored
+        settings = {f.name for f in fields(cls)} - {"encoder", "decoder"}
+        return cls(encoder=dict(d["encoder"]), decoder=DecoderConfig(**d["decoder"]),
+                   **{k: v for k, v in d.items() if k in settings})
 
 
 class OCRModel(nn.Module):

@@ -74,8 +74,7 @@ def find_lines(page: PageImage, lines_from=None) -> Tuple[Page, List[Image.Image
 
 
 def read_found(found: List[Tuple[Page, List[Image.Image]]], recognizer: Recognizer, beams: Optional[int],
-               batch_size: int,
-               progress: Optional[Callable[[int], None]] = None) -> List[Page]:
+               batch_size: int, progress: Optional[Callable[[int], None]] = None) -> List[Page]:
     """Read the lines of several pages together (batches mix similar widths from all pages); lines that read empty
     are noise, not text, and are dropped with regions left without lines."""
     targets = [line for page, _ in found for line in page.lines]
