@@ -55,6 +55,28 @@ def run_train(args) -> int:
     return 0
 
 
+def add_average(sub):
+    p = sub.add_parser("average", help="average the weights of a model and a fine-tuned copy of it",
+                       description="Write (1 - w) x FIRST + w x SECOND, tensor by tensor, as a new model folder "
+                                   "(WiSE-FT: the average of a model and its fine-tune often keeps what the first "
+                                   "read well and adds what the fine-tune learned). Reading settings come from FIRST.")
+    p.add_argument("first", help="bundled model (printed, handwritten) or a model folder")
+    p.add_argument("second", help="a model folder fine-tuned from FIRST (same architecture and tokenizer)")
+    p.add_argument("-o", "--output", required=True, help="model folder to write (replaced if it exists)")
+    p.add_argument("--weight", type=float, default=0.5, help="the second model's share, 0 to 1 (default: 0.5)")
+    p.set_defaults(run=run_average)
+
+
+def run_average(args) -> int:
+    from training.average import average_models
+
+    from .pipeline import model_path
+
+    average_models(model_path(args.first), model_path(args.second), args.output, args.weight)
+    print(f"wrote {args.output}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {args.second}")
+    return 0
+
+
 def add_eval(sub):
     p = sub.add_parser("eval", help="CER/WER of a model on transcribed lines",
                        description="Evaluate a model on folders of line images + .gt.txt, manifests or PAGE/ALTO.")
@@ -134,6 +156,7 @@ def main(argv=None) -> int:
     add_transcribe(sub)
     add_train(sub)
     add_eval(sub)
+    add_average(sub)
     add_data(sub)
     add_ui(sub)
     args = parser.parse_args(argv)
