@@ -55,6 +55,10 @@ class TextTokenizer:
     def is_char_level(self) -> bool:
         return isinstance(self.tokenizer.model, models.WordLevel)
 
+    def same_tokens(self, other: "TextTokenizer") -> bool:
+        """Whether both map every token to the same id: models with them can share weights (distil, average)."""
+        return self.tokenizer.get_vocab() == other.tokenizer.get_vocab()
+
     @property
     def charset(self) -> set:
         """Characters the tokenizer can write (char-level) or that appear in its tokens (BPE)."""

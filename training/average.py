@@ -5,8 +5,6 @@ what the first read well while adding what the fine-tune learned: the bundled `p
 with stage 6, its fine-tune on bad captures. Both must share the encoder geometry and the tokenizer: tensors of equal
 shape from different strides, heights or character tables would average into nonsense, so those are refused.
 """
-from pathlib import Path
-
 import torch
 
 from ocr.checkpoint import load_model, save_model
@@ -26,12 +24,12 @@ def average_models(first, second, output, weight: float = 0.5):
         raise VitocrError(f"--weight must be between 0 and 1 (the second model's share), got {weight}.")
     a, tokenizer = load_model(first)
     b, other_tokenizer = load_model(second)
-    differing = sorted(k for k in architecture(a).keys() | architecture(b).keys()
-                       if architecture(a).get(k) != architecture(b).get(k))
+    mine, yours = architecture(a), architecture(b)
+    differing = sorted(k for k in mine.keys() | yours.keys() if mine.get(k) != yours.get(k))
     if differing:
         raise VitocrError(f"{first} and {second} are different architectures ({', '.join(differing)} differ in "
                           f"config.json); only a model and a fine-tuned copy of it can be averaged.")
-    if tokenizer.tokenizer.get_vocab() != other_tokenizer.tokenizer.get_vocab():
+    if not tokenizer.same_tokens(other_tokenizer):
         raise VitocrError(f"{first} and {second} have different tokenizers (tokenizer.json); only a model and a "
                           f"fine-tuned copy of it can be averaged.")
     theirs = b.state_dict()
@@ -39,5 +37,5 @@ def average_models(first, second, output, weight: float = 0.5):
         for name, tensor in a.state_dict().items():
             if tensor.is_floating_point():  # counters (BatchNorm's num_batches_tracked) stay the first model's
                 tensor.lerp_(theirs[name], weight)
-    save_model(Path(output), a, tokenizer)
+    save_model(output, a, tokenizer)
     return a

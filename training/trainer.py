@@ -130,7 +130,7 @@ def load_teacher(cfg, model, tokenizer, device):
         raise VitocrError(f"--teacher needs a deit encoder (it learns through its distillation token), "
                           f"not {model.config.encoder['name']}.")
     teacher, teacher_tokenizer = load_model(model_path(cfg.teacher), device)
-    if teacher_tokenizer.tokenizer.get_vocab() != tokenizer.tokenizer.get_vocab():
+    if not teacher_tokenizer.same_tokens(tokenizer):
         raise VitocrError(f"{cfg.teacher}: the teacher's charset differs from the student's; start the student "
                           f"from the teacher's tokenizer (vitocr builds it so when --teacher is given from scratch).")
     for p in teacher.parameters():
