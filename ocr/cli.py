@@ -3,6 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .allocator import keep_freed_memory
 from .errors import VitocrError
 
 
@@ -167,5 +168,11 @@ def main(argv=None) -> int:
         return 2
 
 
+def console_main() -> int:
+    """The `vitocr` command (and `python -m ocr.cli`): our own process, so the allocator is ours to tune."""
+    keep_freed_memory()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

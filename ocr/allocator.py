@@ -1,0 +1,34 @@
+"""Keep freed tensor memory in the process instead of handing it back to the kernel after every use.
+
+glibc's malloc serves large blocks with fresh mmap pages and trims the heap top as soon as 128 KB or more is free, so
+on CPU every training step and every decoding step maps, faults in and unmaps the same few hundred megabytes again:
+75 000 page faults a second and two thirds of the CPU time in the kernel while training on 2 cores (BENCHMARKS.md,
+"Memory allocator"). The settings below keep that memory for reuse. Linux with glibc only; a user who sets glibc's own
+MALLOC_*_ variables (or GLIBC_TUNABLES) keeps them.
+"""
+import ctypes
+import ctypes.util
+import os
+import sys
+
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # mallopt parameters, from glibc's malloc.h
+SETTINGS = {
+    M_MMAP_THRESHOLD: 32 << 20,  # glibc's ceiling on 64-bit: smaller blocks come from the reusable heap
+    M_TRIM_THRESHOLD: 1 << 30,  # give the heap top back only when a gigabyte of it is free
+    M_TOP_PAD: 64 << 20,  # grow the heap in 64 MB steps rather than a page or so at a time
+}
+
+
+def keep_freed_memory() -> bool:
+    """Tune glibc's malloc for tensor workloads; True when it was done (process-wide, for later allocations)."""
+    if not sys.platform.startswith("linux") or "GLIBC_TUNABLES" in os.environ:
+        return False
+    if any(name.startswith("MALLOC_") and name.endswith("_") for name in os.environ):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return all(mallopt(param, value) == 1 for param, value in SETTINGS.items())
