@@ -3,8 +3,8 @@
 glibc's malloc serves large blocks with fresh mmap pages and trims the heap top as soon as 128 KB or more is free, so
 on CPU every training step maps, faults in and unmaps the same few hundred megabytes again: 75 000 page faults a
 second and two thirds of the CPU time in the kernel while training on 2 cores. The settings below keep that memory
-for reuse: 1.28x the training speed (BENCHMARKS.md, "Memory allocator"). Linux with glibc only; a user who sets glibc's own
-MALLOC_*_ variables (or GLIBC_TUNABLES) keeps them.
+for reuse: 1.28x the training speed (BENCHMARKS.md, "Memory allocator"). Linux with glibc only; a user who sets
+glibc's own MALLOC_*_ variables (or GLIBC_TUNABLES) keeps them.
 """
 import ctypes
 import ctypes.util
@@ -21,9 +21,8 @@ SETTINGS = {
 
 def keep_freed_memory() -> bool:
     """Tune glibc's malloc for tensor workloads; True when it was done (process-wide, for later allocations)."""
-    if not sys.platform.startswith("linux") or "GLIBC_TUNABLES" in os.environ:
-        return False
-    if any(name.startswith("MALLOC_") and name.endswith("_") for name in os.environ):
+    users_own = any(n == "GLIBC_TUNABLES" or (n.startswith("MALLOC_") and n.endswith("_")) for n in os.environ)
+    if users_own or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -22,6 +22,7 @@ def test_settings_apply_on_glibc():
 
 
 @glibc
-@pytest.mark.parametrize("env", [{"MALLOC_TRIM_THRESHOLD_": "131072"}, {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"}])
+@pytest.mark.parametrize("env", [{"MALLOC_TRIM_THRESHOLD_": "131072"},
+                                 {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"}])
 def test_a_users_own_malloc_settings_win(env):
     assert probe(**env) == "False"
