@@ -42,10 +42,11 @@ LINEAGES = [
                             "printed-stage6.yaml", "printed-stage7.yaml"]),
     ("hooker-hw-train", ["handwritten.yaml", "handwritten-stage2.yaml", "handwritten-stage3.yaml",
                          "handwritten-stage4.yaml", "handwritten-stage5.yaml"]),
+    ("ajmc-en-commentaries", ["printed-paged.yaml", "printed-paged-degraded.yaml"]),
 ]
 
 
-@pytest.mark.parametrize("data, recipes", LINEAGES, ids=["printed", "handwritten"])
+@pytest.mark.parametrize("data, recipes", LINEAGES, ids=["printed", "handwritten", "printed-paged"])
 def test_every_stage_of_a_bundled_model_holds_out_the_same_lines(data, recipes, monkeypatch):
     if not (ROOT.parent / "shared" / "data" / data).is_dir():
         pytest.skip(f"real data {data} not found beside the repository")

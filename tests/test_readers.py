@@ -95,3 +95,32 @@ def test_train_lines_keeps_a_random_subset_of_the_training_split(tmp_path):
     subset = prepare_data(TrainConfig(train=[str(folder)], val_fraction=0, train_lines=3)).train[0]
     assert len(subset) == 3 and len(everything) > 3
     assert {s.image for s in subset} <= {s.image for s in everything}
+
+
+def test_group_pattern_splits_a_book_by_the_pages_in_its_file_names(tmp_path):
+    import json
+    import re
+
+    import pytest
+
+    from ocr.errors import VitocrError
+    from training.config import TrainConfig
+    from training.setup import real_lines
+
+    (tmp_path / "lines").mkdir()
+    rows = []
+    for page in range(10):
+        for line in range(3):
+            name = f"lines/book_{page:04d}_{line}.png"
+            render(WORDS[line]).save(tmp_path / name)
+            rows.append({"image": name, "text": WORDS[line], "book": "book"})
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg = dict(train=[str(tmp_path / "m.jsonl")], val_fraction=0.2)
+    train, val = real_lines(TrainConfig(**cfg))  # one group, the book: split by line
+    assert len(val) == 6 and {s.image.rsplit("_", 2)[1] for s in train} & {s.image.rsplit("_", 2)[1] for s in val}
+    train, val = real_lines(TrainConfig(**cfg, group_pattern=r"([^/]+)_\d+\.png$"))
+    pages = lambda lines: {s.image.rsplit("_", 1)[0] for s in lines}  # noqa: E731
+    assert len(val) == 6 and len(pages(val)) == 2 and not pages(train) & pages(val)
+    for bad, says in (("(unclosed", "is not a regular expression"), (r"_\d+\.png$", "has no (group)")):
+        with pytest.raises(VitocrError, match=re.escape(says)):
+            real_lines(TrainConfig(**cfg, group_pattern=bad))

@@ -36,6 +36,10 @@ class TrainConfig:
                                                                         "quotes and real dashes, as typeset"})
     synthetic_val: int = field(default=0, metadata={"help": "synthetic validation lines (a separate seed)"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of page groups held out when --val is empty"})
+    group_pattern: Optional[str] = field(default=None, metadata={
+        "help": "regular expression on each line's image path whose first group names its page, for manifests that "
+                "record only a coarser group (AJMC: its book): '([^/]+)_\\d+\\.png$'; lines it does not match keep "
+                "their manifest's group"})
     train_lines: int = field(default=0, metadata={"help": "keep this many training lines of --train, a random "
                                                           "subset (0: all); for data-size studies"})
     val_lines: int = field(default=1000, metadata={"help": "most validation lines decoded at each validation"})

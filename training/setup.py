@@ -1,6 +1,7 @@
 """From settings to the things the loop needs: data sources, validation lines, tokenizer and model."""
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
@@ -39,6 +40,21 @@ def split_by_group(samples, fraction: float, seed: int):
     return [s for s in samples if s.group not in held], [s for s in samples if s.group in held]
 
 
+def regroup(samples, pattern: str):
+    """Page groups read off the image paths, where a manifest names only the book: a page never straddles the split."""
+    try:
+        rx = re.compile(pattern)
+    except re.error as e:
+        raise VitocrError(f"--group-pattern {pattern!r} is not a regular expression ({e}); fix it.") from None
+    if rx.groups < 1:
+        raise VitocrError(f"--group-pattern {pattern!r} has no (group) to name the page; put one around it.")
+    for s in samples:
+        m = rx.search(s.image.replace("\\", "/"))
+        if m and m.group(1):
+            s.group = m.group(1)
+    return samples
+
+
 def read_or_fail(paths, what: str, log, where=None):
     result = read_sources(paths, where)
     if result.problems and log:
@@ -56,6 +72,8 @@ def real_lines(cfg: TrainConfig, log=None):
     train = read_or_fail(cfg.train, "training", log, where) if cfg.train else []
     val = read_or_fail(cfg.val, "validation", log, where) if cfg.val else []
     if train and not cfg.val and cfg.val_fraction > 0:
+        if cfg.group_pattern:
+            train = regroup(train, cfg.group_pattern)
         train, val = split_by_group(train, cfg.val_fraction, cfg.seed)
     return train, val
 
