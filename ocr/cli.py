@@ -30,6 +30,9 @@ def add_transcribe(sub):
     p.add_argument("--layout", choices=["page", "line"], default="page",
                    help="page: find the lines; line: every input image is one text line")
     p.add_argument("--lines-from", help="read the lines of this PAGE/ALTO file instead of finding them")
+    p.add_argument("--min-confidence", type=float, default=None,
+                   help="drop found lines read with a lower confidence (0-1) as noise, e.g. a photo's texture "
+                        "(default: the model's, `min_confidence` in its config.json; 0 keeps every line)")
     p.set_defaults(run=run_transcribe)
 
 

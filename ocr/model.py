@@ -19,6 +19,7 @@ class ModelConfig:
     ctc_frames: int = 1  # CTC frames read from each encoder column: two letters alike need a blank between them
     joint_weight: float = 0.5  # the CTC head's share of a hypothesis' score in joint decoding
     beams: int = 4  # the beam width it reads with unless told otherwise: measured per model (1 = greedy)
+    min_confidence: float = 0.0  # page reading drops a found line read less surely: a photo's texture, not text
     format_version: int = 1
     metadata: dict = field(default_factory=dict)  # free-form: training recipe, data, metrics
 

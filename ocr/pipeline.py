@@ -74,9 +74,13 @@ def find_lines(page: PageImage, lines_from=None) -> Tuple[Page, List[Image.Image
 
 
 def read_found(found: List[Tuple[Page, List[Image.Image]]], recognizer: Recognizer, beams: Optional[int],
-               batch_size: int, progress: Optional[Callable[[int], None]] = None) -> List[Page]:
-    """Read the lines of several pages together (batches mix similar widths from all pages); lines that read empty
-    are noise, not text, and are dropped with regions left without lines."""
+               batch_size: int, progress: Optional[Callable[[int], None]] = None,
+               min_confidence: Optional[float] = None) -> List[Page]:
+    """Read the lines of several pages together (batches mix similar widths from all pages). Lines that read empty,
+    or below `min_confidence` (default: the model's, config.json's `min_confidence`), are noise, not text: the
+    texture of a photo or a rule cut as a line. They are dropped, and regions left without lines with them."""
+    if min_confidence is None:
+        min_confidence = recognizer.model.config.min_confidence
     targets = [line for page, _ in found for line in page.lines]
     crops = [image for _, images in found for image in images]
     for line, result in zip(targets, recognizer.recognize(crops, beams=beams, batch_size=batch_size,
@@ -85,42 +89,49 @@ def read_found(found: List[Tuple[Page, List[Image.Image]]], recognizer: Recogniz
     pages = [page for page, _ in found]
     for page in pages:
         for region in page.regions:
-            region.lines = [l for l in region.lines if l.text.strip()]
+            region.lines = [l for l in region.lines if l.text.strip() and l.confidence >= min_confidence]
         page.regions = [r for r in page.regions if r.lines]
     return pages
 
 
 def read_pages(pages: List[PageImage], recognizer: Recognizer, beams: Optional[int], batch_size: int, lines_from=None,
-               progress: Optional[Callable[[int], None]] = None) -> List[Page]:
-    return read_found([find_lines(p, lines_from) for p in pages], recognizer, beams, batch_size, progress)
+               progress: Optional[Callable[[int], None]] = None, min_confidence: Optional[float] = None) -> List[Page]:
+    """Find the lines of each page (or take them from `lines_from`, whose lines are all kept) and read them."""
+    if lines_from:
+        min_confidence = 0.0
+    return read_found([find_lines(p, lines_from) for p in pages], recognizer, beams, batch_size, progress,
+                      min_confidence)
 
 
 def transcribe(inputs: Union[str, Path, Iterable], model=None, device: str = "auto", beams: Optional[int] = None,
-               batch_size: int = 16, dpi: int = 300, lines_from=None, pages_per_batch: int = 8) -> Document:
+               batch_size: int = 16, dpi: int = 300, lines_from=None, pages_per_batch: int = 8,
+               min_confidence: Optional[float] = None) -> Document:
     """Read documents: `ocr.transcribe("scan.pdf")` -> Document (pages -> regions -> lines with text).
 
     `inputs`: a file, folder or glob, or a list of them; `model`: a bundled model's name, a model folder or a
     Recognizer; `beams`: the beam width (default: the model's); `lines_from`: a PAGE/ALTO file whose lines are
-    read instead of finding them.
+    read instead of finding them; `min_confidence`: found lines read less surely are dropped as noise (default: the
+    model's; 0 keeps every line).
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     recognizer = load_recognizer(model, device)
     doc = Document(model=str(model or DEFAULT_MODEL))
     for path in expand_inputs(inputs):
-        doc.pages += read_file(path, recognizer, beams, batch_size, dpi, lines_from, pages_per_batch)
+        doc.pages += read_file(path, recognizer, beams, batch_size, dpi, lines_from, pages_per_batch,
+                               min_confidence=min_confidence)
     return doc
 
 
 def read_file(path, recognizer, beams=None, batch_size=16, dpi=300, lines_from=None, pages_per_batch=8,
-              progress=None) -> List[Page]:
+              progress=None, min_confidence=None) -> List[Page]:
     """All pages of one file, a few pages at a time so a long PDF never sits in memory whole."""
     pages, chunk = [], []
     for page in iter_pages(path, dpi):
         chunk.append(page)
         if len(chunk) == pages_per_batch:
-            pages += read_pages(chunk, recognizer, beams, batch_size, lines_from, progress)
+            pages += read_pages(chunk, recognizer, beams, batch_size, lines_from, progress, min_confidence)
             chunk = []
     if chunk:
-        pages += read_pages(chunk, recognizer, beams, batch_size, lines_from, progress)
+        pages += read_pages(chunk, recognizer, beams, batch_size, lines_from, progress, min_confidence)
     return pages

@@ -29,6 +29,8 @@ def transcribe_command(args) -> int:
         raise VitocrError(f"--format {','.join(unknown)}: choose from {', '.join(sorted(FORMATS))}.")
     if not args.output and args.formats != ["txt"]:
         raise VitocrError("--format other than txt needs -o/--output (a file or a folder).")
+    if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
+        raise VitocrError(f"--min-confidence {args.min_confidence}: give a confidence from 0 to 1 (0 keeps every line).")
     files = expand_inputs(args.inputs)
     recognizer = load_recognizer(args.model, args.device, args.decoder)
     failed = 0
@@ -38,7 +40,7 @@ def transcribe_command(args) -> int:
         for path in files:
             try:
                 pages = read_file(path, recognizer, args.beams, args.batch_size, args.dpi, args.lines_from,
-                                  progress=bar.update)
+                                  progress=bar.update, min_confidence=args.min_confidence)
             except VitocrError as e:
                 print(f"vitocr: {e} Skipped.", file=sys.stderr)
                 failed += 1

@@ -93,3 +93,39 @@ def test_an_empty_page_gives_no_lines(model, tmp_path):
     Image.new("L", (400, 300), 240).save(tmp_path / "blank.png")
     doc = ocr.transcribe(tmp_path / "blank.png", model=model)
     assert doc.pages[0].lines == [] and doc.text == ""
+
+
+@pytest.fixture
+def strict(model, tmp_path):
+    """The same model, told by its config.json to drop every line it is not sure of."""
+    net, tokenizer = ocr.load_model(model)
+    net.config.min_confidence = 1.0
+    save_model(tmp_path / "strict", net, tokenizer)
+    return tmp_path / "strict"
+
+
+def test_lines_read_below_the_minimum_confidence_are_dropped_as_noise(model, strict, pages, capsys):
+    folder, _ = pages
+    every = ocr.transcribe(folder / "page.png", model=model, beams=1, min_confidence=0).pages[0].lines
+    assert every, "the untrained model reads something on each line"
+    cut = sorted(l.confidence for l in every)[len(every) // 2]
+    kept = ocr.transcribe(folder / "page.png", model=model, beams=1, min_confidence=cut).pages[0].lines
+    assert [l.text for l in kept] == [l.text for l in every if l.confidence >= cut]
+    assert 0 < len(kept) < len(every)
+
+    # the model's own setting applies unless told otherwise
+    assert ocr.transcribe(folder / "page.png", model=strict, beams=1).pages[0].lines == []
+    assert len(ocr.transcribe(folder / "page.png", model=strict, beams=1,
+                              min_confidence=0).pages[0].lines) == len(every)
+
+    assert main(["transcribe", str(folder / "page.png"), "--model", str(model), "--min-confidence", "5"]) == 2
+    assert "--min-confidence 5.0: give a confidence from 0 to 1" in capsys.readouterr().err
+
+
+def test_lines_from_a_page_xml_are_kept_whatever_their_confidence(model, strict, tmp_path):
+    from fixtures import page_xml
+
+    xml = page_xml(tmp_path, ["first", "second line", "third"], name="scan")
+    kept = ocr.transcribe(tmp_path / "scan.png", model=strict, beams=1, lines_from=xml).pages[0].lines
+    plain = ocr.transcribe(tmp_path / "scan.png", model=model, beams=1, lines_from=xml).pages[0].lines
+    assert [l.text for l in kept] == [l.text for l in plain] and kept
