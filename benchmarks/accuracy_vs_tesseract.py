@@ -10,6 +10,7 @@ generator's scan degradations (ink, blur, noise, skew: what the printed model tr
     python benchmarks/accuracy_vs_tesseract.py --recipe training/recipes/printed.yaml --model printed
     python benchmarks/accuracy_vs_tesseract.py --recipe ... --model runs/printed/best --limit 200 --beams 4
     python benchmarks/accuracy_vs_tesseract.py --recipe training/recipes/printed.yaml --degradations '' --typewriter 150
+    python benchmarks/accuracy_vs_tesseract.py --recipe ... --mapping typographic   # also with quotes/dashes folded
 """
 import argparse
 import random
@@ -22,7 +23,7 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from ocr.metrics import ErrorCounts, normalize  # noqa: E402
+from ocr.metrics import ErrorCounts, load_mapping, normalize  # noqa: E402
 from ocr.pipeline import load_recognizer  # noqa: E402
 from ocr.tesseract import tesseract_available, tesseract_line  # noqa: E402
 from training.dataset import load_line  # noqa: E402
@@ -50,13 +51,20 @@ def read_both(recognizer, images, beams):
     return ours, ours_s, theirs, time.perf_counter() - start
 
 
-def row(source, kind, refs, ours, theirs, timing=" | "):
-    norm = lambda t: normalize(t, mapping={"¬": "-"}, collapse_whitespace=True)  # noqa: E731
-    a, b = ErrorCounts(), ErrorCounts()
-    for ref, o, t in zip(refs, ours, theirs):
-        a.add(norm(ref), norm(o))
-        b.add(norm(ref), norm(t))
-    print(f"| {source} | {kind} | {a.lines} | {a.cer:.2%} | {b.cer:.2%} | {timing} |", flush=True)
+LINE_END = {"¬": "-"}
+
+
+def row(source, kind, refs, ours, theirs, mapping=None, timing=" | "):
+    """One table row: CER of both engines, then again under `mapping` when one is given."""
+    cells = []
+    for rules in [LINE_END] + ([{**LINE_END, **mapping}] if mapping else []):
+        norm = lambda t: normalize(t, mapping=rules, collapse_whitespace=True)  # noqa: E731
+        a, b = ErrorCounts(), ErrorCounts()
+        for ref, o, t in zip(refs, ours, theirs):
+            a.add(norm(ref), norm(o))
+            b.add(norm(ref), norm(t))
+        cells += [f"{a.cer:.2%}", f"{b.cer:.2%}"]
+    print(f"| {source} | {kind} | {a.lines} | {' | '.join(cells)} | {timing} |", flush=True)
 
 
 def typewriter_lines(count: int, scan_like: bool):
@@ -79,7 +87,9 @@ def main(argv=None):
     p.add_argument("--degradations", default="clean,blur,noise,low-res")
     p.add_argument("--typewriter", type=int, default=0,
                    help="also N synthetic typewriter-font lines, rendered clean and scan-like (needs the fonts)")
+    p.add_argument("--mapping", help="also score under this mapping (a bundled name, e.g. typographic, or a file)")
     args = p.parse_args(argv)
+    mapping = load_mapping(args.mapping) if args.mapping else None
     if not tesseract_available():
         sys.exit("tesseract is not installed (Debian: apt install tesseract-ocr)")
     lines = held_out_lines(args.recipe)
@@ -92,19 +102,21 @@ def main(argv=None):
     recognizer = load_recognizer(args.model, "cpu")
     print(f"# accuracy vs tesseract: {len(lines)} held-out lines from {', '.join(sources)}; model {args.model}, "
           f"beams {args.beams}\n")
-    print("| source | lines | n | vitocr CER | tesseract CER | vitocr s | tesseract s |\n|---|---|---:|---:|---:|---:|---:|")
+    mapped = f" vitocr CER, {args.mapping} | tesseract CER, {args.mapping} |" if mapping else ""
+    print(f"| source | lines | n | vitocr CER | tesseract CER |{mapped} vitocr s | tesseract s |\n"
+          f"|---|---|---:|---:|---:|{'---:|---:|' if mapping else ''}---:|---:|")
     for kind in [k for k in args.degradations.split(",") if k]:
         batch = [degrade(im, kind, random.Random(i)) for i, im in enumerate(images)]
         ours, ours_s, theirs, theirs_s = read_both(recognizer, batch, args.beams)
         for source in sources:
             keep = [i for i, src in enumerate(source_of) if src == source]
-            row(source, kind, [lines[i].text for i in keep], [ours[i] for i in keep], [theirs[i] for i in keep])
-        row("all", kind, [s.text for s in lines], ours, theirs, f"{ours_s:.1f} | {theirs_s:.1f}")
+            row(source, kind, [lines[i].text for i in keep], [ours[i] for i in keep], [theirs[i] for i in keep], mapping)
+        row("all", kind, [s.text for s in lines], ours, theirs, mapping, f"{ours_s:.1f} | {theirs_s:.1f}")
     typewriter = [("typewriter fonts", False), ("typewriter fonts, scan-like", True)] if args.typewriter else []
     for kind, scan_like in typewriter:
         pairs = typewriter_lines(args.typewriter, scan_like)
         ours, ours_s, theirs, theirs_s = read_both(recognizer, [im for im, _ in pairs], args.beams)
-        row("synthetic", kind, [t for _, t in pairs], ours, theirs, f"{ours_s:.1f} | {theirs_s:.1f}")
+        row("synthetic", kind, [t for _, t in pairs], ours, theirs, mapping, f"{ours_s:.1f} | {theirs_s:.1f}")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,8 @@ def add_eval(sub):
     p.add_argument("--ignore-case", action="store_true")
     p.add_argument("--collapse-whitespace", action="store_true")
     p.add_argument("--ignore-punctuation", action="store_true")
-    p.add_argument("--mapping", help="file of 'source<TAB>target' rules applied to both sides, e.g. '¬<TAB>'")
+    p.add_argument("--mapping", help="file of 'source<TAB>target' rules applied to both sides, e.g. '¬<TAB>', or a "
+                                     "bundled one: 'typographic' (curly quotes and dashes read as ASCII)")
     p.add_argument("--report", help="per-line report, worst first: .csv or .jsonl")
     p.add_argument("--confusions", type=int, default=10, help="show the N most frequent character confusions")
     p.add_argument("--threshold", type=float, help="flag lines whose confidence is below this for review")

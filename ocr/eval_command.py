@@ -63,7 +63,10 @@ def write_report(path: str, rows: list, extra_columns: dict = None):
 
 
 def evaluate_command(args) -> int:
-    mapping = load_mapping(args.mapping) if args.mapping else None
+    try:
+        mapping = load_mapping(args.mapping) if args.mapping else None
+    except ValueError as e:
+        raise VitocrError(f"--mapping {e}.") from None
     normalise = partial(normalize, form=None if args.unicode == "none" else args.unicode, casefold=args.ignore_case,
                         collapse_whitespace=args.collapse_whitespace, remove_punctuation=args.ignore_punctuation,
                         mapping=mapping)

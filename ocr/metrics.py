@@ -19,6 +19,7 @@ from rapidfuzz.distance import Levenshtein
 
 UNICODE_FORMS = ("NFC", "NFKC", "NFD", "NFKD")
 EVALUATE_METRICS_DIR = Path(__file__).parent / "evaluate_metrics"
+MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
 
 def normalize(
@@ -65,13 +66,24 @@ def _apply_mapping(text: str, mapping: Mapping[str, str], form: str | None) -> s
     return in_form(pattern.sub(lambda m: rules[m.group(0)], text))
 
 
+def bundled_mappings() -> list[str]:
+    return sorted(p.stem for p in MAPPINGS_DIR.glob("*.tsv"))
+
+
 def load_mapping(path: str | Path) -> dict[str, str]:
-    """Read a mapping file: UTF-8, one `source<TAB>target` rule per line (target may be empty).
+    """Read a mapping file, or a bundled one by name (`bundled_mappings()`): UTF-8, one `source<TAB>target` rule per
+    line (target may be empty).
 
     Lines starting with '#' are comments (so a source cannot start with '#'); blank lines
-    are ignored. Spaces are significant. Malformed lines and duplicate sources raise
-    ValueError naming the file and line.
+    are ignored. Spaces are significant. A missing file, malformed lines and duplicate sources
+    raise ValueError naming the file (and line).
     """
+    bundled = MAPPINGS_DIR / f"{path}.tsv"
+    if not Path(path).exists() and str(path) in bundled_mappings():
+        path = bundled
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such mapping file, nor a bundled mapping ({', '.join(bundled_mappings())}); "
+                         "give a UTF-8 file of 'source<TAB>target' lines")
     data = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")  # tolerate a BOM
     mapping: dict[str, str] = {}
     defined_at: dict[str, int] = {}

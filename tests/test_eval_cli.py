@@ -50,6 +50,13 @@ def test_normalisation_options_change_what_counts(setup, tmp_path, capsys):
     assert plain["vitocr"]["lines"] == folded["vitocr"]["lines"]
 
 
+def test_a_missing_mapping_is_one_sentence(setup, capsys):
+    model, data = setup
+    assert main(["eval", str(data), "--model", str(model), "--mapping", "typografic"]) == 2
+    assert capsys.readouterr().err == ("vitocr: --mapping typografic: no such mapping file, nor a bundled mapping "
+                                       "(typographic); give a UTF-8 file of 'source<TAB>target' lines.\n")
+
+
 def test_bad_lines_are_reported_and_skipped(setup, tmp_path, capsys):
     model, data = setup
     (data / "page0" / "line000.png").write_bytes(b"broken")

@@ -210,6 +210,19 @@ def test_load_mapping_not_utf8(tmp_path):
     assert str(err.value) == f"{path}:3: not valid UTF-8; re-save the file as UTF-8"
 
 
+def test_bundled_typographic_mapping_by_name():
+    m = load_mapping("typographic")
+    assert normalize("\u201c\u2018Him\u2019?\u201d didn\u2019t\u2014no\u2026", mapping=m) == "\"'Him'?\" didn't-no..."
+    assert cer(["It\u2019s \u201cso\u201d"], ["It's \"so\""]) > 0  # without the mapping the variants count
+
+
+def test_load_mapping_missing_file_names_it_and_the_bundled_ones(tmp_path):
+    with pytest.raises(ValueError) as err:
+        load_mapping(tmp_path / "nope.tsv")
+    assert str(err.value) == (f"{tmp_path / 'nope.tsv'}: no such mapping file, nor a bundled mapping (typographic); "
+                              "give a UTF-8 file of 'source<TAB>target' lines")
+
+
 # --- Hugging Face evaluate modules --------------------------------------------
 
 EXAMPLES = [
