@@ -7,8 +7,22 @@ from .allocator import keep_freed_memory
 from .errors import VitocrError
 
 
+def int_range(low: int, high: int = None):
+    """An argparse type: an integer from `low` to `high`, or argparse's one-line usage error naming the flag."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"give a number {bound}, not {value}")
+        return value
+    return parse
+
+
 def add_decoder_arguments(p):
-    p.add_argument("--beams", type=int, default=None,
+    p.add_argument("--beams", type=int_range(1), default=None,
                    help="beam width of the attention and joint decoders, 1 = greedy (default: the model's own, "
                         "`beams` in its config.json)")
     p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc", "joint"],
@@ -25,8 +39,8 @@ def add_transcribe(sub):
     p.add_argument("--model", help="bundled model (printed, handwritten) or a model folder; default: printed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     add_decoder_arguments(p)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--dpi", type=int, default=300, help="resolution PDFs are rendered at")
+    p.add_argument("--batch-size", type=int_range(1), default=16)
+    p.add_argument("--dpi", type=int_range(36, 1200), default=300, help="resolution PDFs are rendered at")
     p.add_argument("--layout", choices=["page", "line"], default="page",
                    help="page: find the lines; line: every input image is one text line")
     p.add_argument("--lines-from", help="read the lines of this PAGE/ALTO file instead of finding them")
@@ -90,8 +104,8 @@ def add_eval(sub):
     p.add_argument("--model", default=None, help="bundled model (printed, handwritten) or a model folder")
     p.add_argument("--device", default="auto")
     add_decoder_arguments(p)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N lines")
+    p.add_argument("--batch-size", type=int_range(1), default=16)
+    p.add_argument("--limit", type=int_range(0), default=0, help="evaluate only the first N lines (0: all)")
     p.add_argument("--where", nargs="+", help="keep manifest rows with field=value, e.g. has_greek=false")
     p.add_argument("--unicode", default="NFC", choices=["NFC", "NFKC", "NFD", "NFKD", "none"])
     p.add_argument("--ignore-case", action="store_true")
@@ -100,7 +114,7 @@ def add_eval(sub):
     p.add_argument("--mapping", help="file of 'source<TAB>target' rules applied to both sides, e.g. '¬<TAB>', or a "
                                      "bundled one: 'typographic' (curly quotes and dashes read as ASCII)")
     p.add_argument("--report", help="per-line report, worst first: .csv or .jsonl")
-    p.add_argument("--confusions", type=int, default=10, help="show the N most frequent character confusions")
+    p.add_argument("--confusions", type=int_range(0), default=10, help="show the N most frequent character confusions")
     p.add_argument("--threshold", type=float, help="flag lines whose confidence is below this for review")
     p.add_argument("--compare", choices=["tesseract"], help="also run this engine on the same lines")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -143,8 +157,8 @@ def add_ui(sub):
                        description="Start the correction app: read pages, fix the text, download it or keep the "
                                    "corrected lines as training data.")
     p.add_argument("--model", help="bundled model or a model folder to start with; default: printed")
-    p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--max-upload-mb", type=int, default=100, help="largest file the app accepts")
+    p.add_argument("--port", type=int_range(1, 65535), default=8501)
+    p.add_argument("--max-upload-mb", type=int_range(1), default=100, help="largest file the app accepts")
     p.add_argument("--headless", action="store_true", help="do not open a browser window")
     p.set_defaults(run=run_ui)
 

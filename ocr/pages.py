@@ -30,7 +30,10 @@ def expand_inputs(inputs) -> List[Path]:
     for item in map(str, inputs):
         path = Path(item)
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix.lower() in PAGE_SUFFIXES)
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in PAGE_SUFFIXES)
+            if not found:
+                raise VitocrError(f"{item}: no images or PDFs in this folder ({', '.join(sorted(PAGE_SUFFIXES))}).")
+            files += found
         elif any(c in item for c in "*?["):
             matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
             if not matches:

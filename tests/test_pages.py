@@ -40,6 +40,9 @@ def test_folders_and_globs_expand_in_order(tmp_path):
     assert [p.name for p in expand_inputs([str(tmp_path / "*.png")])] == ["a.png", "b.png"]
     with pytest.raises(VitocrError, match=r"nothing\*.png: no file matches"):
         expand_inputs([str(tmp_path / "nothing*.png")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(VitocrError, match=r"empty: no images or PDFs in this folder \(\.bmp"):
+        expand_inputs([tmp_path / "empty"])
 
 
 @pytest.mark.parametrize("name, content, message", [

@@ -108,6 +108,20 @@ def test_an_encoder_setting_it_does_not_have_is_one_clear_error():
         build_model(TrainConfig(encoder="hybrid_tiny", encoder_options={"stride": [2, 1]}), WORDS)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("steps: [1\n", "not valid YAML (line 2, column 1: expected ',' or ']', but got '<stream end>'); fix the recipe."),
+    ("- steps\n", "a recipe is a YAML mapping of `vitocr train` settings (key: value), not a list."),
+    ("stepz: 3\n", "unknown setting stepz; the keys are the flags of `vitocr train`."),
+])
+def test_a_bad_recipe_is_one_sentence_naming_it(tmp_path, text, message):
+    from training.config import load_recipe
+
+    (tmp_path / "r.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(VitocrError) as err:
+        load_recipe(tmp_path / "r.yaml")
+    assert str(err.value) == f"{tmp_path / 'r.yaml'}: {message}"
+
+
 @pytest.mark.parametrize("encoder", ["vit_tiny", "swin_tiny"])
 def test_freezing_strategies(encoder):
     model, _ = build_model(TrainConfig(encoder=encoder, max_width=256, decoder_dim=64, decoder_depth=1,

@@ -87,6 +87,23 @@ def test_unknown_model_and_format_are_one_sentence(pages, capsys):
     assert "--format docx: choose from" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag, value, message", [
+    ("--beams", "0", "argument --beams: give a number at least 1, not 0"),
+    ("--dpi", "5000", "argument --dpi: give a number from 36 to 1200, not 5000"),
+    ("--batch-size", "two", "argument --batch-size: 'two' is not a whole number"),
+])
+def test_a_number_out_of_range_is_refused_before_any_work(pages, capsys, flag, value, message):
+    folder, _ = pages
+    with pytest.raises(SystemExit) as stop:
+        main(["transcribe", str(folder / "page.png"), flag, value])
+    assert stop.value.code == 2 and capsys.readouterr().err.endswith(f"vitocr transcribe: error: {message}\n")
+
+
+def test_a_folder_without_pages_is_one_sentence(tmp_path, capsys):
+    assert main(["transcribe", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"vitocr: {tmp_path}: no images or PDFs in this folder (.bmp, ")
+
+
 def test_an_empty_page_gives_no_lines(model, tmp_path):
     from PIL import Image
 

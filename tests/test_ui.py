@@ -144,3 +144,35 @@ def test_the_sample_is_read_in_a_real_browser(model_folder, tmp_path):
     spec.loader.exec_module(screenshot)
     assert screenshot.main(["--model", str(model_folder), "--out", str(tmp_path / "ui.png")]) == 0
     assert Image.open(tmp_path / "ui.png").width > 800
+
+
+def test_the_server_starts_without_asking_anything_on_a_first_run(model_folder, tmp_path):
+    """A user's first `vitocr ui` (no ~/.streamlit yet, a browser wanted): the app starts; no question waits on stdin."""
+    import socket
+    import subprocess
+    import threading
+
+    from ui.launch import app_environment, streamlit_command
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**app_environment(str(model_folder)), "HOME": str(tmp_path), "BROWSER": "true", "DISPLAY": ""}
+    server = subprocess.Popen(streamlit_command(port, headless=False), env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output, started = [], threading.Event()
+
+    def read():
+        for line in server.stdout:
+            output.append(line)
+            if f":{port}" in line:
+                started.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        started.wait(TIMEOUT)
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert started.is_set(), "".join(output)
+    assert "email" not in "".join(output).lower()

@@ -124,9 +124,18 @@ def load_recipe(path) -> dict:
     from ocr.errors import VitocrError
 
     try:
-        recipe = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
         raise VitocrError(f"{path}: cannot read the recipe ({e}).") from None
+    try:
+        recipe = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise VitocrError(f"{path}: not valid YAML ({where}{getattr(e, 'problem', None) or e}); fix the recipe.") from None
+    if not isinstance(recipe, dict):
+        raise VitocrError(f"{path}: a recipe is a YAML mapping of `vitocr train` settings (key: value), "
+                          f"not a {type(recipe).__name__}.")
     names = {f.name for f in fields(TrainConfig)}
     recipe = {k.replace("-", "_"): v for k, v in recipe.items()}
     unknown = sorted(set(recipe) - names)

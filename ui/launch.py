@@ -20,6 +20,7 @@ def streamlit_command(port: int = 8501, max_upload_mb: int = MAX_UPLOAD_MB, head
             "--server.headless", str(headless).lower(),
             "--server.fileWatcherType", "none",  # an installed app does not change: no need to watch its files
             "--client.toolbarMode", "minimal",  # no developer menu or Deploy button for users
+            "--server.showEmailPrompt", "false",  # Streamlit's first-run newsletter question is not ours to ask
             "--browser.gatherUsageStats", "false"]
 
 
