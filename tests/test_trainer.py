@@ -122,6 +122,33 @@ def test_a_bad_recipe_is_one_sentence_naming_it(tmp_path, text, message):
     assert str(err.value) == f"{tmp_path / 'r.yaml'}: {message}"
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--batch-size", "0"], "--batch-size 0: give a number at least 1."),
+    (["--val-fraction", "1"], "--val-fraction 1.0: give a number at least 0 and below 1."),
+    (["--ctc-weight", "1.5"], "--ctc-weight 1.5: give a number from 0 to 1."),
+    (["--augment", "scan"], "--augment 'scan': use none, print, print-degraded, handwriting."),
+    (["--tokenizer", "bpe"], "--tokenizer 'bpe': use char, or bpe:N with N the vocabulary size, e.g. bpe:500."),
+    (["--decoder-heads", "3"], "--decoder-dim 256 does not split into --decoder-heads 3; give a width that is a "
+                               "multiple of the heads."),
+])
+def test_a_setting_out_of_range_is_refused_before_any_data_is_read(tmp_path, flags, message):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    cfg = config_from_args(parser.parse_args(["--train", str(tmp_path / "none"), "--output", str(tmp_path / "r"), *flags]))
+    with pytest.raises(VitocrError) as err:
+        train(cfg)
+    assert str(err.value) == message and not (tmp_path / "r").exists()
+
+
+def test_every_bundled_recipe_is_a_valid_configuration():
+    from training.config import check_config, load_recipe
+
+    recipes = sorted((Path(__file__).parents[1] / "training" / "recipes").glob("*.yaml"))
+    assert recipes
+    for recipe in recipes:
+        check_config(TrainConfig(**load_recipe(recipe)))
+
+
 @pytest.mark.parametrize("encoder", ["vit_tiny", "swin_tiny"])
 def test_freezing_strategies(encoder):
     model, _ = build_model(TrainConfig(encoder=encoder, max_width=256, decoder_dim=64, decoder_depth=1,

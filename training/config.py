@@ -82,6 +82,44 @@ class TrainConfig:
     overfit_batch: bool = field(default=False, metadata={"help": "train on one batch only: a sanity check"})
 
 
+# (low, high, high included): the range of every numeric setting; None leaves that side open
+RANGES = {
+    "steps": (1, None, True), "batch_size": (1, None, True), "grad_accum": (1, None, True),
+    "val_every": (1, None, True), "save_every": (1, None, True), "val_lines": (1, None, True),
+    "workers": (0, None, True), "synthetic": (0, None, True), "synthetic_val": (0, None, True),
+    "synthetic_max_chars": (1, None, True), "train_lines": (0, None, True), "warmup": (0, None, True),
+    "patience": (0, None, True), "height": (0, None, True), "max_width": (1, None, True), "max_length": (2, None, True),
+    "decoder_dim": (1, None, True), "decoder_depth": (1, None, True), "decoder_heads": (1, None, True),
+    "lr": (0, None, True), "min_lr_ratio": (0, 1, True), "weight_decay": (0, None, True),
+    "label_smoothing": (0, 1, False), "val_fraction": (0, 1, False), "synthetic_typographic": (0, 1, True),
+    "ctc_weight": (0, 1, True), "drop_path": (0, 1, False), "dropout": (0, 1, False), "clip": (0, None, True),
+    "ema": (0, 1, False), "distill_alpha": (0, 1, True), "distill_temperature": (0, None, True),
+}
+CHOICES = {"augment": ("none", "print", "print-degraded", "handwriting"), "precision": ("no", "fp16", "bf16"),
+           "distill": ("soft", "hard"), "device": ("auto", "cpu")}
+
+
+def check_config(cfg: "TrainConfig"):
+    """Every setting in its range, before any data is read: one sentence naming the flag, or nothing."""
+    from ocr.errors import VitocrError
+
+    for name, (low, high, high_included) in RANGES.items():
+        value = getattr(cfg, name)
+        if value is not None and not (low <= value and (high is None or value < high or high_included and value == high)):
+            bound = (f"at least {low}" if high is None else f"from {low} to {high}" if high_included
+                     else f"at least {low} and below {high}")
+            raise VitocrError(f"--{name.replace('_', '-')} {value}: give a number {bound}.")
+    for name, allowed in CHOICES.items():
+        if getattr(cfg, name) not in allowed:
+            raise VitocrError(f"--{name} {getattr(cfg, name)!r}: use {', '.join(allowed)}.")
+    if cfg.tokenizer != "char" and not (cfg.tokenizer.startswith("bpe:") and cfg.tokenizer[4:].isdigit()
+                                        and int(cfg.tokenizer[4:]) > 0):
+        raise VitocrError(f"--tokenizer {cfg.tokenizer!r}: use char, or bpe:N with N the vocabulary size, e.g. bpe:500.")
+    if cfg.decoder_dim % cfg.decoder_heads:
+        raise VitocrError(f"--decoder-dim {cfg.decoder_dim} does not split into --decoder-heads {cfg.decoder_heads}; "
+                          "give a width that is a multiple of the heads.")
+
+
 def json_object(text: str) -> dict:
     value = json.loads(text)
     if not isinstance(value, dict):

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
+from ocr.errors import VitocrError
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 GROUP_KEYS = ("group", "folio_group", "page_id", "page", "book")  # what a manifest calls the page a line comes from
 
@@ -93,7 +95,7 @@ def parse_where(conditions) -> dict:
     for condition in conditions or []:
         key, sep, value = condition.partition("=")
         if not sep:
-            raise ValueError(f"--where {condition!r}: write it as field=value, e.g. has_greek=false.")
+            raise VitocrError(f"--where {condition!r}: write it as field=value, e.g. has_greek=false.")
         try:
             where[key] = json.loads(value)
         except json.JSONDecodeError:

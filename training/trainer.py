@@ -23,7 +23,7 @@ from ocr.checkpoint import save_model
 from ocr.metrics import ErrorCounts
 from ocr.recognizer import Recognizer
 
-from .config import TrainConfig
+from .config import TrainConfig, check_config
 from .dataset import LineDataset, WidthBucketSampler, collate
 from .losses import training_loss
 from .setup import build_model, prepare_data, set_trainable
@@ -142,6 +142,7 @@ def train(cfg: TrainConfig):
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
 
+    check_config(cfg)
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.precision,
                               cpu=cfg.device == "cpu")
     main = accelerator.is_main_process
