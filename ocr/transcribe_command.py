@@ -46,6 +46,8 @@ def transcribe_command(args) -> int:
                 failed += 1
                 continue
             doc = Document(pages, str(args.model or "printed"))
+            if not any(p.lines for p in pages):
+                print(f"vitocr: {path}: no text found.", file=sys.stderr)
             if not args.output:
                 print(doc.text)
                 continue
@@ -53,8 +55,6 @@ def transcribe_command(args) -> int:
                 images = [p.image for p in iter_pages(path, args.dpi)] if fmt == "pdf" else None
                 target = output_path(args, path, fmt, len(files) == 1)
                 write_document(doc, target, fmt, images)
-            if not any(p.lines for p in pages):
-                print(f"vitocr: {path}: no text found.", file=sys.stderr)
     if failed:
         print(f"vitocr: {failed} of {len(files)} file(s) could not be read.", file=sys.stderr)
     return 1 if failed else 0

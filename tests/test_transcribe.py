@@ -104,12 +104,14 @@ def test_a_folder_without_pages_is_one_sentence(tmp_path, capsys):
     assert capsys.readouterr().err.startswith(f"vitocr: {tmp_path}: no images or PDFs in this folder (.bmp, ")
 
 
-def test_an_empty_page_gives_no_lines(model, tmp_path):
+def test_an_empty_page_gives_no_lines_and_says_so(model, tmp_path, capsys):
     from PIL import Image
 
     Image.new("L", (400, 300), 240).save(tmp_path / "blank.png")
     doc = ocr.transcribe(tmp_path / "blank.png", model=model)
     assert doc.pages[0].lines == [] and doc.text == ""
+    assert main(["transcribe", str(tmp_path / "blank.png"), "--model", str(model)]) == 0  # not an error: a blank page
+    assert capsys.readouterr().err.endswith(f"vitocr: {tmp_path / 'blank.png'}: no text found.\n")
 
 
 @pytest.fixture
