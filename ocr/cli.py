@@ -21,6 +21,17 @@ def int_range(low: int, high: int = None):
     return parse
 
 
+def confidence(text: str) -> float:
+    """An argparse type: a confidence from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"give a confidence from 0 to 1, not {text}")
+    return value
+
+
 def add_decoder_arguments(p):
     p.add_argument("--beams", type=int_range(1), default=None,
                    help="beam width of the attention and joint decoders, 1 = greedy (default: the model's own, "
@@ -44,7 +55,7 @@ def add_transcribe(sub):
     p.add_argument("--layout", choices=["page", "line"], default="page",
                    help="page: find the lines; line: every input image is one text line")
     p.add_argument("--lines-from", help="read the lines of this PAGE/ALTO file instead of finding them")
-    p.add_argument("--min-confidence", type=float, default=None,
+    p.add_argument("--min-confidence", type=confidence, default=None,
                    help="drop found lines read with a lower confidence (0-1) as noise, e.g. a photo's texture "
                         "(default: the model's, `min_confidence` in its config.json; 0 keeps every line)")
     p.set_defaults(run=run_transcribe)
@@ -115,7 +126,7 @@ def add_eval(sub):
                                      "bundled one: 'typographic' (curly quotes and dashes read as ASCII)")
     p.add_argument("--report", help="per-line report, worst first: .csv or .jsonl")
     p.add_argument("--confusions", type=int_range(0), default=10, help="show the N most frequent character confusions")
-    p.add_argument("--threshold", type=float, help="flag lines whose confidence is below this for review")
+    p.add_argument("--threshold", type=confidence, help="flag lines whose confidence is below this for review")
     p.add_argument("--compare", choices=["tesseract"], help="also run this engine on the same lines")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=run_eval)

@@ -19,7 +19,10 @@ def read_samples(args):
     from training.readers import parse_where, read_sources
     from training.setup import held_out_lines
 
-    if bool(args.data) == bool(args.held_out):
+    if args.data and args.held_out:
+        raise VitocrError("give the data to evaluate or --held-out RECIPE (the lines a recipe's run held out), "
+                          "not both.")
+    if not args.data and not args.held_out:
         raise VitocrError("give the data to evaluate, or --held-out RECIPE for the lines a recipe's run held out.")
     if args.held_out:
         return held_out_lines(args.held_out), []

@@ -29,8 +29,6 @@ def transcribe_command(args) -> int:
         raise VitocrError(f"--format {','.join(unknown)}: choose from {', '.join(sorted(FORMATS))}.")
     if not args.output and args.formats != ["txt"]:
         raise VitocrError("--format other than txt needs -o/--output (a file or a folder).")
-    if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
-        raise VitocrError(f"--min-confidence {args.min_confidence}: give a confidence from 0 to 1 (0 keeps every line).")
     files = expand_inputs(args.inputs)
     recognizer = load_recognizer(args.model, args.device, args.decoder)
     failed = 0

@@ -94,4 +94,7 @@ def test_held_out_evaluates_exactly_the_lines_training_validated_on(setup, tmp_p
 def test_data_and_held_out_together_is_one_sentence(setup, tmp_path, capsys):
     model, data = setup
     assert main(["eval", str(data), "--held-out", str(tmp_path / "r.yaml"), "--model", str(model)]) == 2
+    assert capsys.readouterr().err == ("vitocr: give the data to evaluate or --held-out RECIPE (the lines a recipe's "
+                                       "run held out), not both.\n")
+    assert main(["eval", "--model", str(model)]) == 2
     assert "give the data to evaluate, or --held-out RECIPE" in capsys.readouterr().err

@@ -26,6 +26,20 @@ def test_manifests_of_every_kind_give_the_same_lines(tmp_path):
     assert np.array_equal(np.asarray(first), np.asarray(render(WORDS[0])))
 
 
+def test_a_bad_manifest_row_is_reported_and_the_rows_after_it_still_read(tmp_path):
+    path = manifests(tmp_path)["jsonl"]
+    rows = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([rows[0], "{broken", "[1, 2]", '{"image": "gone.png", "text": "x"}', *rows[1:]]) + "\n",
+                    encoding="utf-8")
+    result = read_source(path)
+    assert [s.text for s in result.samples] == WORDS
+    assert result.problems == [
+        f"{path}:2: not a JSON object (Expecting property name enclosed in double quotes); one object per line.",
+        f"{path}:3: not a JSON object; one object per line.",
+        f"{path}:4: image gone.png not found.",
+    ]
+
+
 def test_page_and_alto_lines_are_cut_from_the_page(tmp_path):
     texts = ["first line here", "second line", "third one"]
     for path in (page_xml(tmp_path, texts), alto_xml(tmp_path, texts)):

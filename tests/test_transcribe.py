@@ -137,8 +137,9 @@ def test_lines_read_below_the_minimum_confidence_are_dropped_as_noise(model, str
     assert len(ocr.transcribe(folder / "page.png", model=strict, beams=1,
                               min_confidence=0).pages[0].lines) == len(every)
 
-    assert main(["transcribe", str(folder / "page.png"), "--model", str(model), "--min-confidence", "5"]) == 2
-    assert "--min-confidence 5.0: give a confidence from 0 to 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["transcribe", str(folder / "page.png"), "--model", str(model), "--min-confidence", "5"])
+    assert "argument --min-confidence: give a confidence from 0 to 1, not 5" in capsys.readouterr().err
 
 
 def test_lines_from_a_page_xml_are_kept_whatever_their_confidence(model, strict, tmp_path):

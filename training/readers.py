@@ -72,21 +72,28 @@ def read_gt_folder(folder: Path) -> ReadResult:
     return result
 
 
-def manifest_rows(path: Path) -> List[dict]:
-    """Rows of a JSONL, TSV (image<TAB>text) or CSV (columns image,text) manifest."""
+def manifest_rows(path: Path, problems: List[str]) -> List[Tuple[int, dict]]:
+    """(line number, row) of a JSONL, TSV (image<TAB>text) or CSV (columns image,text) manifest; a JSONL line that
+    is not a JSON object is a problem, and the lines after it are still read."""
     if path.suffix.lower() == ".jsonl":
         rows = []
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{n}: not a JSON object ({e.msg}); one object per line.") from None
+                    problems.append(f"{path}:{n}: not a JSON object ({e.msg}); one object per line.")
+                    continue
+                if isinstance(row, dict):
+                    rows.append((n, row))
+                else:
+                    problems.append(f"{path}:{n}: not a JSON object; one object per line.")
         return rows
     with path.open(encoding="utf-8", newline="") as f:
         if path.suffix.lower() == ".tsv":
-            return [{"image": r[0], "text": r[1] if len(r) > 1 else ""} for r in csv.reader(f, delimiter="\t") if r]
-        return list(csv.DictReader(f))
+            return [(n, {"image": r[0], "text": r[1] if len(r) > 1 else ""})
+                    for n, r in enumerate(csv.reader(f, delimiter="\t"), 1) if r]
+        return list(enumerate(csv.DictReader(f), 2))  # line 1 names the columns
 
 
 def parse_where(conditions) -> dict:
@@ -107,11 +114,11 @@ def read_manifest(path: Path, where: dict = None) -> ReadResult:
     """Lines of a manifest; `where` keeps only rows whose fields equal its values (rows without the field stay)."""
     result = ReadResult()
     try:
-        rows = manifest_rows(path)
-    except (ValueError, UnicodeDecodeError) as e:
-        result.problems.append(str(e) if isinstance(e, ValueError) else f"{path}: not UTF-8; re-save it as UTF-8.")
+        rows = manifest_rows(path, result.problems)
+    except UnicodeDecodeError:
+        result.problems.append(f"{path}: not UTF-8; re-save it as UTF-8.")
         return result
-    for n, row in enumerate(rows, 1):
+    for n, row in rows:
         if any(k in row and row[k] != v for k, v in (where or {}).items()):
             continue
         if "image" not in row or "text" not in row:
