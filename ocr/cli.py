@@ -180,8 +180,18 @@ def run_ui(args) -> int:
     return launch(args.model, args.port, args.max_upload_mb, args.headless)
 
 
+def installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vitocr")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vitocr", description="OCR with vision transformers.")
+    parser.add_argument("--version", action="version", version=f"vitocr {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_transcribe(sub)
     add_train(sub)

@@ -149,3 +149,13 @@ def test_lines_from_a_page_xml_are_kept_whatever_their_confidence(model, strict,
     kept = ocr.transcribe(tmp_path / "scan.png", model=strict, beams=1, lines_from=xml).pages[0].lines
     plain = ocr.transcribe(tmp_path / "scan.png", model=model, beams=1, lines_from=xml).pages[0].lines
     assert [l.text for l in kept] == [l.text for l in plain] and kept
+
+
+def test_version_is_the_project_s(capsys):
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out == f"vitocr {project['version']}\n"
