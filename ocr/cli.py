@@ -1,5 +1,6 @@
 """`vitocr` command line: parse arguments, call the library, print. Training is imported only when asked for."""
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -210,7 +211,11 @@ def main(argv=None) -> int:
 def console_main() -> int:
     """The `vitocr` command (and `python -m ocr.cli`): our own process, so the allocator is ours to tune."""
     keep_freed_memory()
-    return main()
+    try:
+        return main()
+    except BrokenPipeError:  # `vitocr transcribe ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail again
+        return 1
 
 
 if __name__ == "__main__":

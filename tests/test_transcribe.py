@@ -159,3 +159,18 @@ def test_version_is_the_project_s(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
     assert stop.value.code == 0 and capsys.readouterr().out == f"vitocr {project['version']}\n"
+
+
+def test_output_piped_to_a_reader_that_stops_early_ends_quietly(model, pages):
+    """`vitocr transcribe ... | head`: no traceback when the reader closes the pipe."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder, _ = pages
+    run = subprocess.Popen([sys.executable, "-m", "ocr.cli", "transcribe", str(folder / "page.png"), "--model",
+                            str(model)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           cwd=Path(__file__).parents[1])
+    run.stdout.close()  # the reader is gone before anything is written
+    err = run.stderr.read()
+    assert run.wait(120) == 1 and "Traceback" not in err, err
