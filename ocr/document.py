@@ -56,6 +56,7 @@ class Page:
     source: str = ""  # the file (and page number) it came from
     image_name: str = ""  # the image file name written into PAGE/ALTO
     dpi: Optional[float] = None
+    dropped_lines: int = 0  # found lines read under the minimum confidence: noise (a photo's texture), not kept
 
     @property
     def lines(self) -> List[Line]:
@@ -85,5 +86,5 @@ class Document:
             regions = [Region(tuple(r["box"]), [Line(**{**l, "box": tuple(l["box"])}) for l in r["lines"]], r.get("id", ""))
                        for r in p["regions"]]
             pages.append(Page(p["width"], p["height"], regions, p.get("source", ""), p.get("image_name", ""),
-                              p.get("dpi")))
+                              p.get("dpi"), p.get("dropped_lines", 0)))
         return cls(pages, d.get("model", ""))

@@ -46,6 +46,10 @@ def transcribe_command(args) -> int:
             doc = Document(pages, str(args.model or "printed"))
             if not any(p.lines for p in pages):
                 print(f"vitocr: {path}: no text found.", file=sys.stderr)
+            dropped = sum(p.dropped_lines for p in pages)
+            if dropped:
+                print(f"vitocr: {path}: {dropped} found line(s) read too unsurely to be text were dropped as noise; "
+                      "--min-confidence 0 keeps them.", file=sys.stderr)
             if not args.output:
                 print(doc.text)
                 continue

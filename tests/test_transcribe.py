@@ -128,9 +128,18 @@ def test_lines_read_below_the_minimum_confidence_are_dropped_as_noise(model, str
     every = ocr.transcribe(folder / "page.png", model=model, beams=1, min_confidence=0).pages[0].lines
     assert every, "the untrained model reads something on each line"
     cut = sorted(l.confidence for l in every)[len(every) // 2]
-    kept = ocr.transcribe(folder / "page.png", model=model, beams=1, min_confidence=cut).pages[0].lines
+    page = ocr.transcribe(folder / "page.png", model=model, beams=1, min_confidence=cut).pages[0]
+    kept = page.lines
     assert [l.text for l in kept] == [l.text for l in every if l.confidence >= cut]
-    assert 0 < len(kept) < len(every)
+    assert 0 < len(kept) < len(every) and page.dropped_lines == len(every) - len(kept)
+    assert ocr.Document.from_dict(ocr.Document([page]).to_dict()).pages[0].dropped_lines == page.dropped_lines
+
+    # the command line says how many it dropped, and how to keep them
+    assert main(["transcribe", str(folder / "page.png"), "--model", str(model), "--beams", "1",
+                 "--min-confidence", str(cut)]) == 0
+    assert capsys.readouterr().err.endswith(
+        f"vitocr: {folder / 'page.png'}: {len(every) - len(kept)} found line(s) read too unsurely to be text were "
+        "dropped as noise; --min-confidence 0 keeps them.\n")
 
     # the model's own setting applies unless told otherwise
     assert ocr.transcribe(folder / "page.png", model=strict, beams=1).pages[0].lines == []

@@ -40,12 +40,15 @@ def page_view(t: Transcription, page_index: int):
 
 
 def line_editor(t: Transcription, page_index: int, threshold: float):
-    lines = t.pages[page_index].page.lines
+    page = t.pages[page_index].page
+    lines = page.lines
+    dropped = (f" {page.dropped_lines} found line(s) read too unsurely to be text (a photo's texture, a rule) were "
+               "left out." if page.dropped_lines else "")
     if not lines:
-        st.info("No text lines were found on this page.")
+        st.info("No text lines were found on this page." + dropped)
         return
     st.caption(f"Words below {threshold:.0%} confidence are marked red. Edit a box to correct its line; "
-               "clear it to drop a line that is not text.")
+               f"clear it to drop a line that is not text.{dropped}")
     edits = st.session_state.edits
     for n, line in enumerate(lines, 1):
         key = edit_key(t, page_index, line.id)
