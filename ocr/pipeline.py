@@ -89,9 +89,9 @@ def read_found(found: List[Tuple[Page, List[Image.Image]]], recognizer: Recogniz
     pages = [page for page, _ in found]
     for page in pages:
         for region in page.regions:
-            kept = [l for l in region.lines if l.text.strip() and l.confidence >= min_confidence]
-            page.dropped_lines += sum(1 for l in region.lines if l.text.strip()) - len(kept)
-            region.lines = kept
+            read = [l for l in region.lines if l.text.strip()]
+            region.lines = [l for l in read if l.confidence >= min_confidence]
+            page.dropped_lines += len(read) - len(region.lines)
         page.regions = [r for r in page.regions if r.lines]
     return pages
 

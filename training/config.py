@@ -95,13 +95,14 @@ RANGES = {
     "ctc_weight": (0, 1, True), "drop_path": (0, 1, False), "dropout": (0, 1, False), "clip": (0, None, True),
     "ema": (0, 1, False), "distill_alpha": (0, 1, True), "distill_temperature": (0, None, True),
 }
-CHOICES = {"augment": ("none", "print", "print-degraded", "handwriting"), "precision": ("no", "fp16", "bf16"),
-           "distill": ("soft", "hard"), "device": ("auto", "cpu")}
+CHOICES = {"precision": ("no", "fp16", "bf16"), "distill": ("soft", "hard"), "device": ("auto", "cpu")}
 
 
 def check_config(cfg: "TrainConfig"):
     """Every setting in its range, before any data is read: one sentence naming the flag, or nothing."""
     from ocr.errors import VitocrError
+
+    from .augment import PROFILES
 
     for name, (low, high, high_included) in RANGES.items():
         value = getattr(cfg, name)
@@ -109,7 +110,7 @@ def check_config(cfg: "TrainConfig"):
             bound = (f"at least {low}" if high is None else f"from {low} to {high}" if high_included
                      else f"at least {low} and below {high}")
             raise VitocrError(f"--{name.replace('_', '-')} {value}: give a number {bound}.")
-    for name, allowed in CHOICES.items():
+    for name, allowed in {"augment": ("none", *PROFILES), **CHOICES}.items():
         if getattr(cfg, name) not in allowed:
             raise VitocrError(f"--{name} {getattr(cfg, name)!r}: use {', '.join(allowed)}.")
     if cfg.tokenizer != "char" and not (cfg.tokenizer.startswith("bpe:") and cfg.tokenizer[4:].isdigit()
