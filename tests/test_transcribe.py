@@ -183,3 +183,22 @@ def test_output_piped_to_a_reader_that_stops_early_ends_quietly(model, pages):
     run.stdout.close()  # the reader is gone before anything is written
     err = run.stderr.read()
     assert run.wait(120) == 1 and "Traceback" not in err, err
+
+
+def test_a_blank_line_image_reads_as_no_text(model, pages, tmp_path, capsys):
+    """A blank (or evenly grey, faintly grained) line image reads "" for sure, instead of whatever letter the decoder
+    would guess; the other images of the batch read as they do alone."""
+    import numpy as np
+    from PIL import Image
+
+    folder, boxes = pages
+    Image.open(folder / "page.png").crop(boxes[0]).save(tmp_path / "text.png")
+    Image.new("L", (300, 40), 255).save(tmp_path / "white.png")
+    grain = np.random.default_rng(0).normal(200, 4, (40, 300)).clip(0, 255).astype(np.uint8)
+    Image.fromarray(grain).save(tmp_path / "grey.png")
+    assert main(["transcribe", str(tmp_path / "text.png"), "--layout", "line", "--model", str(model)]) == 0
+    alone = capsys.readouterr().out
+    files = [str(tmp_path / n) for n in ("white.png", "text.png", "grey.png")]
+    assert main(["transcribe", *files, "--layout", "line", "--model", str(model)]) == 0
+    white, text, grey = capsys.readouterr().out.splitlines()
+    assert white == f"{files[0]}\t1.000\t" and grey == f"{files[2]}\t1.000\t" and text + "\n" == alone
