@@ -43,7 +43,7 @@ LINEAGES = [
     ("fondue-en-print-20", ["printed.yaml", "printed-stage3.yaml", "printed-stage4.yaml", "printed-stage5.yaml",
                             "printed-stage6.yaml", "printed-stage7.yaml", "printed-stage8.yaml"]),
     ("hooker-hw-train", ["handwritten.yaml", "handwritten-stage2.yaml", "handwritten-stage3.yaml",
-                         "handwritten-stage4.yaml", "handwritten-stage5.yaml"]),
+                         "handwritten-stage4.yaml", "handwritten-stage5.yaml", "handwritten-stage6.yaml"]),
     ("ajmc-en-commentaries", ["printed-paged.yaml", "printed-paged-degraded.yaml"]),
 ]
 
