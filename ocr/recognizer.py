@@ -74,11 +74,11 @@ class Recognizer:
         if beams < 1:
             raise VitocrError(f"the beam width must be at least 1 (1 = greedy), got {beams}.")
         tensors = [self.prepare(im) for im in images]
-        results: List[Optional[LineResult]] = [None] * len(tensors)
-        for i, t in enumerate(tensors):
-            if float(t.amax()) < BLANK_INK:
-                results[i] = LineResult("", 1.0)
-        order = sorted((i for i in range(len(tensors)) if results[i] is None), key=lambda i: tensors[i].shape[-1])
+        results: List[Optional[LineResult]] = [LineResult("", 1.0) if float(t.amax()) < BLANK_INK else None
+                                               for t in tensors]
+        order = sorted((i for i, r in enumerate(results) if r is None), key=lambda i: tensors[i].shape[-1])
+        if progress and len(order) < len(results):  # blank lines are read too, without the model
+            progress(len(results) - len(order))
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             batch, widths = collate_lines([tensors[i] for i in chunk])
