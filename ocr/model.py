@@ -90,8 +90,10 @@ class OCRModel(nn.Module):
         self.ctc_head = self._ctc_layer(self.config.decoder.vocab_size)
 
     def with_encoder(self, **settings) -> "OCRModel":
-        """A copy whose encoder is rebuilt with `settings` over its own (a taller line, other strides), every weight
-        kept: E_pos is interpolated to the new patch grid, any other weight must keep its shape."""
+        """A copy whose encoder is rebuilt with `settings` over its own (a taller line, other strides, more blocks),
+        every weight kept: E_pos is interpolated to the new patch grid, any other weight must keep its shape, and
+        blocks added by a greater `depth` start as the identity (their output projections zero), so the copy reads
+        as the original does until it is trained."""
         config = ModelConfig.from_dict(self.config.to_dict())
         config.encoder.update(settings)
         model = OCRModel(config).to(next(self.parameters()).device)
@@ -102,8 +104,19 @@ class OCRModel(nn.Module):
         if misfits:
             raise ValueError(f"encoder settings {settings} change the shape of {len(misfits)} weights ("
                              f"{', '.join(misfits[:3])}{', ...' if len(misfits) > 3 else ''}), which cannot be carried "
-                             "over; change only what keeps them (height, strides, max_width)")
-        model.load_state_dict(state)
+                             "over; change only what keeps them (height, strides, max_width, a greater depth)")
+        old_depth, blocks = len(getattr(self.encoder, "blocks", ())), getattr(model.encoder, "blocks", ())
+        added = [f"encoder.blocks.{i}." for i in range(old_depth, len(blocks))]
+        unplaced = sorted(k for k in set(target) ^ set(state) if not k.startswith(tuple(added)))
+        if unplaced:
+            raise ValueError(f"encoder settings {settings} add or drop weights ({', '.join(unplaced[:3])}"
+                             f"{', ...' if len(unplaced) > 3 else ''}); of the layout, only the depth of one stack of "
+                             "blocks (vit, deit, hybrid) can change, and only grow")
+        model.load_state_dict(state, strict=False)  # what is missing is the added blocks' weights, checked above
+        for block in list(blocks)[old_depth:]:
+            for layer in (block.attn.proj, block.mlp.fc2):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
         return model
 
     def resize_vocab(self, vocab_size: int):

@@ -103,6 +103,25 @@ def test_init_from_at_a_new_height_rebuilds_the_encoder_with_the_same_weights(tm
         build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"dim": 48}), WORDS)
 
 
+def test_init_from_with_a_greater_depth_reads_as_before_until_trained(tmp_path):
+    tokenizer = TextTokenizer.char_level(WORDS)
+    base = tiny_model(tokenizer, "hybrid_tiny", channels=[8, 8, 16, 16], dim=32, depth=1, heads=2).eval()
+    save_model(tmp_path / "base", base, tokenizer)
+    model, _ = build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"depth": 3}), WORDS)
+    assert len(model.encoder.blocks) == 3 and model.config.encoder["depth"] == 3
+    images, widths = torch.rand(2, 1, 32, 120), torch.tensor([120, 72])
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode(images, widths), base.encode(images, widths), rtol=0, atol=0)
+    model.train()
+    features, mask = model.encode(images, widths)
+    features[mask].sum().backward()  # the added blocks learn: their zeroed output projections get gradients
+    assert model.encoder.blocks[2].mlp.fc2.weight.grad.abs().sum() > 0
+    assert model.encoder.blocks[2].attn.proj.weight.grad.abs().sum() > 0
+    with pytest.raises(VitocrError, match=r"add or drop weights \(encoder.blocks.0.*only grow"):
+        build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"depth": 0}), WORDS)
+
+
 def test_an_encoder_setting_it_does_not_have_is_one_clear_error():
     with pytest.raises(VitocrError, match="--encoder hybrid_tiny: .*no setting stride; its settings: .*strides"):
         build_model(TrainConfig(encoder="hybrid_tiny", encoder_options={"stride": [2, 1]}), WORDS)

@@ -19,7 +19,8 @@ class TrainConfig:
     max_width: int = field(default=1024, metadata={"help": "widest line in pixels after scaling to the height"})
     encoder_options: Optional[dict] = field(default=None, metadata={
         "help": "encoder settings over its registered size's, as JSON, e.g. '{\"strides\": [[2,2],[2,2],[2,2],[4,1]]}'; "
-                "with --init-from (and with --height there) the loaded encoder is rebuilt, its weights kept"})
+                "with --init-from (and with --height there) the loaded encoder is rebuilt, its weights kept; a greater "
+                "depth adds blocks that start as the identity"})
     decoder_dim: int = 256
     decoder_depth: int = 4
     decoder_heads: int = 4
