@@ -17,7 +17,8 @@ from ocr import load_model, save_model
 from ocr.errors import VitocrError
 from ocr.tokenizer import TextTokenizer
 from training.config import TrainConfig, add_arguments, config_from_args
-from training.setup import build_model, set_trainable
+from training.average import average_models
+from training.setup import build_model, prepare_data, set_trainable
 from training.trainer import seed_everything, train
 
 from conftest import tiny_model
@@ -120,6 +121,28 @@ def test_init_from_with_a_greater_depth_reads_as_before_until_trained(tmp_path):
     assert model.encoder.blocks[2].attn.proj.weight.grad.abs().sum() > 0
     with pytest.raises(VitocrError, match=r"add or drop weights \(encoder.blocks.0.*only grow"):
         build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"depth": 0}), WORDS)
+
+
+def test_a_run_from_another_model_keeps_its_exact_start_for_averaging(tmp_path):
+    small = dict(val_fraction=0, encoder="vit_tiny", max_width=256, decoder_dim=64, decoder_depth=1, decoder_heads=2,
+                 batch_size=4, workers=0, warmup=1, val_every=1000)
+    train(TrainConfig(train=[str(gt_folder(tmp_path / "a", WORDS[:6]))], steps=2, output=str(tmp_path / "a_run"), **small))
+    assert not (tmp_path / "a_run" / "start").exists()  # from scratch: nothing to average back to
+    cfg = TrainConfig(train=[str(gt_folder(tmp_path / "b", ["Zürich ½ price", *WORDS[:4]]))], steps=3,
+                      output=str(tmp_path / "b_run"), init_from=str(tmp_path / "a_run" / "last"),
+                      encoder_options={"depth": 5}, **small)
+    train(cfg)
+    start, _ = load_model(tmp_path / "b_run" / "start")
+    seed_everything(cfg.seed)  # what the run began with: new charset rows and a new block, drawn at random
+    expected, _ = build_model(cfg, prepare_data(cfg).texts)
+    assert start.state_dict().keys() == expected.state_dict().keys()
+    assert all(torch.equal(v, expected.state_dict()[k]) for k, v in start.state_dict().items())
+    assert len(start.encoder.blocks) == 5 and "ü" in load_model(tmp_path / "b_run" / "start")[1].charset
+    average_models(tmp_path / "b_run" / "start", tmp_path / "b_run" / "last", tmp_path / "wise", 0.5)
+    last = load_model(tmp_path / "b_run" / "last")[0].state_dict()
+    wise = load_model(tmp_path / "wise")[0].state_dict()
+    name = "encoder.blocks.4.mlp.fc1.weight"
+    torch.testing.assert_close(wise[name], (start.state_dict()[name] + last[name]) / 2)
 
 
 def test_an_encoder_setting_it_does_not_have_is_one_clear_error():

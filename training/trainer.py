@@ -4,6 +4,8 @@ Run folder (`--output`):
   train_config.json   the run's settings; `--resume` reads them back
   state/              model + optimizer + RNG + data position, rewritten every `save_every` steps (atomic)
   best/ last/         model folders (config.json, model.safetensors, tokenizer.json) ready for `vitocr transcribe`
+  start/              with --init-from: the model as training began (grown charset, rebuilt encoder included), the
+                      exact first half of `vitocr average runs/X/start runs/X/best`
   log.csv, tb/        per-step loss and lr, per-validation CER/WER (TensorBoard when it is installed)
 """
 import contextlib
@@ -158,6 +160,8 @@ def train(cfg: TrainConfig):
     if main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, ensure_ascii=False) + "\n")
+        if cfg.init_from and not resume:  # new rows and blocks start random: only this copy knows them
+            save_model(out / "start", model, tokenizer)
         n = sum(p.numel() for p in model.parameters())
         print(f"model: {model.config.encoder['name']} encoder, {n / 1e6:.2f}M parameters, {tokenizer.vocab_size} "
               f"tokens; {sum(map(len, data.train))} training lines, {len(data.val_texts)} validation lines; "
