@@ -14,10 +14,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from ocr import load_model, save_model
+from ocr.cli import main as cli_main
 from ocr.errors import VitocrError
 from ocr.tokenizer import TextTokenizer
 from training.config import TrainConfig, add_arguments, config_from_args
-from training.average import average_models
 from training.setup import build_model, prepare_data, set_trainable
 from training.trainer import seed_everything, train
 
@@ -123,24 +123,27 @@ def test_init_from_with_a_greater_depth_reads_as_before_until_trained(tmp_path):
         build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"depth": 0}), WORDS)
 
 
-def test_a_run_from_another_model_keeps_its_exact_start_for_averaging(tmp_path):
+def test_a_run_from_another_model_keeps_its_exact_start_for_averaging(tmp_path, capsys):
     small = dict(val_fraction=0, encoder="vit_tiny", max_width=256, decoder_dim=64, decoder_depth=1, decoder_heads=2,
                  batch_size=4, workers=0, warmup=1, val_every=1000)
     train(TrainConfig(train=[str(gt_folder(tmp_path / "a", WORDS[:6]))], steps=2, output=str(tmp_path / "a_run"), **small))
     assert not (tmp_path / "a_run" / "start").exists()  # from scratch: nothing to average back to
+    run = tmp_path / "b_run"
     cfg = TrainConfig(train=[str(gt_folder(tmp_path / "b", ["Zürich ½ price", *WORDS[:4]]))], steps=3,
-                      output=str(tmp_path / "b_run"), init_from=str(tmp_path / "a_run" / "last"),
-                      encoder_options={"depth": 5}, **small)
+                      output=str(run), init_from=str(tmp_path / "a_run" / "last"), encoder_options={"depth": 5}, **small)
+    capsys.readouterr()
     train(cfg)
-    start, _ = load_model(tmp_path / "b_run" / "start")
+    hint = capsys.readouterr().out.splitlines()[-1]
+    start, start_tokenizer = load_model(run / "start")
     seed_everything(cfg.seed)  # what the run began with: new charset rows and a new block, drawn at random
-    expected, _ = build_model(cfg, prepare_data(cfg).texts)
-    assert start.state_dict().keys() == expected.state_dict().keys()
-    assert all(torch.equal(v, expected.state_dict()[k]) for k, v in start.state_dict().items())
-    assert len(start.encoder.blocks) == 5 and "ü" in load_model(tmp_path / "b_run" / "start")[1].charset
-    average_models(tmp_path / "b_run" / "start", tmp_path / "b_run" / "last", tmp_path / "wise", 0.5)
-    last = load_model(tmp_path / "b_run" / "last")[0].state_dict()
-    wise = load_model(tmp_path / "wise")[0].state_dict()
+    expected = build_model(cfg, prepare_data(cfg).texts)[0].state_dict()
+    assert start.state_dict().keys() == expected.keys()
+    assert all(torch.equal(v, expected[k]) for k, v in start.state_dict().items())
+    assert len(start.encoder.blocks) == 5 and "ü" in start_tokenizer.charset
+    command = hint.split(": ", 1)[1].split()  # the run says how to average it with its start: that command works
+    assert command == ["vitocr", "average", str(run / "start"), str(run / "last"), "-o", f"{run}-wise", "--weight", "0.5"]
+    assert cli_main(command[1:]) == 0
+    last, wise = (load_model(folder)[0].state_dict() for folder in (run / "last", f"{run}-wise"))
     name = "encoder.blocks.4.mlp.fc1.weight"
     torch.testing.assert_close(wise[name], (start.state_dict()[name] + last[name]) / 2)
 

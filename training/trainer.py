@@ -243,6 +243,10 @@ def train(cfg: TrainConfig):
             save_model(out / "last", raw, tokenizer)
         best = f"best validation CER {progress['best_cer']:.2%} in {out / 'best'}; " if data.val_texts else ""
         print(f"done: step {progress['step']}, {best}last model in {out / 'last'}")
+        if (out / "start").is_dir():
+            final = out / ("best" if data.val_texts else "last")
+            print(f"to keep more of what {cfg.init_from} read well: vitocr average {out / 'start'} {final} "
+                  f"-o {out}-wise --weight 0.5")
     accelerator.wait_for_everyone()
     accelerator.end_training()  # destroys the process group: a rank exiting with gloo threads alive aborts
     AcceleratorState._reset_state(reset_partial_state=True)  # else a next train() inherits this precision
