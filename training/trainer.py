@@ -243,7 +243,7 @@ def train(cfg: TrainConfig):
             save_model(out / "last", raw, tokenizer)
         best = f"best validation CER {progress['best_cer']:.2%} in {out / 'best'}; " if data.val_texts else ""
         print(f"done: step {progress['step']}, {best}last model in {out / 'last'}")
-        if (out / "start").is_dir():
+        if cfg.init_from and (out / "start").is_dir():  # runs begun before start/ existed have none
             final = out / ("best" if data.val_texts else "last")
             print(f"to keep more of what {cfg.init_from} read well: vitocr average {out / 'start'} {final} "
                   f"-o {out}-wise --weight 0.5")
