@@ -89,9 +89,11 @@ def test_output_is_grayscale_and_only_grows_a_little(profile, strength):
     for seed in range(30):
         out = augment(line, random.Random(seed))
         assert out.mode == "L"
-        # Only rotation heightens the canvas, by at most MAX_TILT_DRIFT line heights; slant and rotation widen it.
+        # Only rotation heightens the canvas, by at most MAX_TILT_DRIFT line heights; slant and rotation widen it,
+        # and a stretch (in the profiles that have one) changes the width either way.
         assert h <= out.height <= h + math.ceil(MAX_TILT_DRIFT * h) + 1
-        assert w <= out.width <= w + h
+        stretch = PROFILES[profile].stretch[1] * strength
+        assert round(w * (1 - stretch)) <= out.width <= round(w * (1 + stretch)) + h
 
 
 def test_colour_input_comes_out_grayscale():
@@ -119,6 +121,17 @@ def test_geometry_keeps_ink_at_the_very_edges(transform):
     augment = LineAugment(only(transform), strength=2.0)
     for seed in range(10):
         assert darkness(augment(line, random.Random(seed))) == pytest.approx(darkness(line), rel=0.03)
+
+
+def test_stretch_makes_lines_both_narrower_and_wider_within_its_size_and_keeps_the_height():
+    line = text_line()
+    largest = PROFILES["handwriting-strong"].stretch[1]
+    augment = LineAugment(dataclasses.replace(only(), stretch=(1.0, largest)))
+    widths = {augment(line, random.Random(seed)).size for seed in range(40)}
+    assert {h for _, h in widths} == {line.height}
+    widths = sorted(w for w, _ in widths)
+    assert round(line.width * (1 - largest)) <= widths[0] < 0.9 * line.width
+    assert 1.1 * line.width < widths[-1] <= round(line.width * (1 + largest))
 
 
 def test_perspective_keeps_the_canvas_and_shrinks_the_ink_inwards():
@@ -212,3 +225,20 @@ def test_resolution_loss_goes_down_to_the_profiles_least_rows_and_no_further(row
     floor = line.resize(smallest, Image.Resampling.BILINEAR).resize(line.size, Image.Resampling.BILINEAR)
     assert floor.tobytes() in outputs
     assert PROFILES["print"].min_rows == 24 and PROFILES["print-degraded"].min_rows == 10
+
+
+def test_a_recipes_augmentation_strength_reaches_its_training_lines(tmp_path):
+    from tests.test_readers import gt_folder
+    from training.config import TrainConfig
+    from training.setup import prepare_data
+
+    def augment(strength):
+        cfg = TrainConfig(train=[str(gt_folder(tmp_path / "gt"))], augment="handwriting-strong",
+                          augment_strength=strength)
+        return prepare_data(cfg).augment
+
+    line = text_line()
+    assert augment(0.0)(line, random.Random(1)).tobytes() == line.tobytes()
+    assert repr(augment(2.0)) == repr(LineAugment("handwriting-strong", 2.0))
+    assert augment(2.0)(line, random.Random(1)).tobytes() == LineAugment("handwriting-strong", 2.0)(
+        line, random.Random(1)).tobytes()

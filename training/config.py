@@ -44,7 +44,10 @@ class TrainConfig:
     train_lines: int = field(default=0, metadata={"help": "keep this many training lines of --train, a random "
                                                           "subset (0: all); for data-size studies"})
     val_lines: int = field(default=1000, metadata={"help": "most validation lines decoded at each validation"})
-    augment: str = field(default="none", metadata={"help": "none, print, print-degraded or handwriting"})
+    augment: str = field(default="none", metadata={"help": "none, print, print-degraded, handwriting or "
+                                                           "handwriting-strong (one writer's small set)"})
+    augment_strength: float = field(default=1.0, metadata={"help": "size of every augmentation change (0: none, "
+                                                                    "2: twice the profile's)"})
     workers: int = field(default=1, metadata={"help": "data loading processes"})
     # optimisation
     steps: int = 20000
@@ -94,7 +97,7 @@ RANGES = {
     "lr": (0, None, True), "min_lr_ratio": (0, 1, True), "weight_decay": (0, None, True),
     "label_smoothing": (0, 1, False), "val_fraction": (0, 1, False), "synthetic_typographic": (0, 1, True),
     "ctc_weight": (0, 1, True), "drop_path": (0, 1, False), "dropout": (0, 1, False), "clip": (0, None, True),
-    "ema": (0, 1, False), "distill_alpha": (0, 1, True), "distill_temperature": (0, None, True),
+    "ema": (0, 1, False), "augment_strength": (0, None, True), "distill_alpha": (0, 1, True), "distill_temperature": (0, None, True),
 }
 CHOICES = {"precision": ("no", "fp16", "bf16"), "distill": ("soft", "hard"), "device": ("auto", "cpu")}
 

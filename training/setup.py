@@ -114,7 +114,7 @@ def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
     if cfg.augment != "none":
         from .augment import LineAugment
 
-        data.augment = LineAugment(cfg.augment)
+        data.augment = LineAugment(cfg.augment, cfg.augment_strength)
     return data
 
 
