@@ -1,9 +1,10 @@
 """Training-time augmentation of text-line images (dark ink on light paper).
 
 ``LineAugment(profile, strength)(image, rng)`` returns a changed copy of a
-line: width (stretch), geometry (warp, perspective, slant, rotation), stroke width and capture
-(resolution loss, blur, contrast, brightness, noise). Each transform runs with
-its profile's probability; its size scales with `strength` (0: unchanged).
+line: stroke width, width (stretch), geometry (warp, perspective, slant,
+rotation) and capture (resolution loss, blur, contrast, brightness, noise).
+Each transform runs with its profile's probability; its size scales with
+`strength` (0: unchanged).
 All randomness comes from `rng`, so a seed gives the same image in every
 process. Areas uncovered by geometry get the paper colour, and no transform
 moves ink off the canvas: rotation and slant widen or heighten it instead.

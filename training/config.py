@@ -97,7 +97,8 @@ RANGES = {
     "lr": (0, None, True), "min_lr_ratio": (0, 1, True), "weight_decay": (0, None, True),
     "label_smoothing": (0, 1, False), "val_fraction": (0, 1, False), "synthetic_typographic": (0, 1, True),
     "ctc_weight": (0, 1, True), "drop_path": (0, 1, False), "dropout": (0, 1, False), "clip": (0, None, True),
-    "ema": (0, 1, False), "augment_strength": (0, None, True), "distill_alpha": (0, 1, True), "distill_temperature": (0, None, True),
+    "ema": (0, 1, False), "augment_strength": (0, None, True), "distill_alpha": (0, 1, True),
+    "distill_temperature": (0, None, True),
 }
 CHOICES = {"precision": ("no", "fp16", "bf16"), "distill": ("soft", "hard"), "device": ("auto", "cpu")}
 
