@@ -88,15 +88,16 @@ class LineAugment:
         paper = paper_colour(image)
 
         def roll(chance):  # None when the transform is skipped, else its largest size at this strength
+            # A transform a profile never applies draws no number, so adding one leaves the profile's other draws as
+            # they were (and every recipe that names it sees the same lines).
             probability, largest = chance
-            return largest * s if rng.random() < probability else None
+            return largest * s if probability > 0 and rng.random() < probability else None
 
         # Ink changes first, on the original pixel grid; capture defects last, noise on top of everything.
         if (amount := roll(p.stroke)) is not None:
             amount = min(1.0, rng.uniform(0.3, 1.0) * amount * image.height / REFERENCE_HEIGHT)
             image = _change_stroke_width(image, paper, amount, bolder=rng.random() < 0.5)
-        # the older profiles draw no number for it, so their recipes still see the same lines
-        if p.stretch[0] > 0 and (change := roll(p.stretch)) is not None:
+        if (change := roll(p.stretch)) is not None:
             width = max(1, round(image.width * (1.0 + rng.uniform(-min(change, 0.9), change))))
             image = image.resize((width, image.height), Image.Resampling.BILINEAR)
         geometry = dict(warp=roll(p.warp), perspective=roll(p.perspective), slant=roll(p.slant),
