@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from training.augment import MAX_TILT_DRIFT, PROFILES, AugmentProfile, LineAugment, paper_colour
+from training.augment import MAX_TILT_DRIFT, PROFILES, AugmentProfile, LineAugment, _reframe, paper_colour
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEXT = "Quick brown fox 1234"
@@ -89,9 +89,10 @@ def test_output_is_grayscale_and_only_grows_a_little(profile, strength):
     for seed in range(30):
         out = augment(line, random.Random(seed))
         assert out.mode == "L"
-        # Only rotation heightens the canvas, by at most MAX_TILT_DRIFT line heights; slant and rotation widen it,
-        # and a stretch (in the profiles that have one) changes the width either way.
-        assert h <= out.height <= h + math.ceil(MAX_TILT_DRIFT * h) + 1
+        # Rotation heightens the canvas, by at most MAX_TILT_DRIFT line heights, and reframing (in the profiles
+        # that have it) by its size either way; slant and rotation widen it, and a stretch changes the width.
+        reframe = PROFILES[profile].reframe[1] * strength
+        assert h - round(reframe * h) <= out.height <= h + math.ceil(MAX_TILT_DRIFT * h) + 1 + round(reframe * h)
         stretch = PROFILES[profile].stretch[1] * strength
         assert round(w * (1 - stretch)) <= out.width <= round(w * (1 + stretch)) + h
 
@@ -132,6 +133,27 @@ def test_stretch_makes_lines_both_narrower_and_wider_within_its_size_and_keeps_t
     widths = sorted(w for w, _ in widths)
     assert round(line.width * (1 - largest)) <= widths[0] < 0.9 * line.width
     assert 1.1 * line.width < widths[-1] <= round(line.width * (1 + largest))
+
+
+def test_reframing_pads_with_paper_and_trims_only_blank_rows():
+    line = text_line()
+    augment = LineAugment(dataclasses.replace(only(), reframe=PROFILES["print-degraded-reframed"].reframe))
+    outputs = [augment(line, random.Random(seed)) for seed in range(40)]
+    assert {out.width for out in outputs} == {line.width}
+    heights = sorted(out.height for out in outputs)
+    assert heights[0] < 0.85 * line.height and heights[-1] > 1.15 * line.height  # tighter and looser crops
+    assert all(darkness(out) == darkness(line) for out in outputs)  # all the ink, and paper added
+    framed = text_line(frame=True)  # ink at the edges: nothing to trim
+    assert all(augment(framed, random.Random(seed)).height >= framed.height for seed in range(20))
+
+
+def test_reframing_cuts_what_reaches_in_from_the_line_above_but_not_the_lines_own_ascenders():
+    line = text_line(height=64)
+    neighbour = line.copy()
+    ImageDraw.Draw(neighbour).rectangle((40, 0, 44, 3), fill=0)  # a descender of the line above
+    tight = _reframe(neighbour, 255, -0.5, share_above=1.0)
+    assert tight.height < line.height
+    assert darkness(tight) == darkness(_reframe(line, 255, -0.5, share_above=1.0)) == darkness(line)
 
 
 def test_perspective_keeps_the_canvas_and_shrinks_the_ink_inwards():

@@ -2,7 +2,7 @@
 
 ``LineAugment(profile, strength)(image, rng)`` returns a changed copy of a
 line: stroke width, width (stretch), geometry (warp, perspective, slant,
-rotation) and capture (resolution loss, blur, contrast, brightness, noise).
+rotation), framing (paper above and below) and capture (resolution loss, blur, contrast, brightness, noise).
 Each transform runs with its profile's probability; its size scales with
 `strength` (0: unchanged).
 All randomness comes from `rng`, so a seed gives the same image in every
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -24,6 +24,7 @@ PAPER_PERCENTILE = 0.9  # most of a line is paper: its 90th percentile is the pa
 MAX_TILT_DRIFT = 0.3  # rotation may move one end of a line by this share of its height
 MAX_THINNING_INK_LOSS = 0.25  # thinner strokes may lose at most this share of the ink
 WARP_CELL = 0.6  # warp mesh cell width, in line heights: about a letter or two
+ASCENDER, DESCENDER = 0.7, 0.6  # a line's own ink reaches this many x-heights above and below its densest rows
 REFERENCE_HEIGHT = 64  # blur radius and stroke change are given for lines this tall: smaller lines get less
 
 
@@ -43,18 +44,23 @@ class AugmentProfile:
     noise: tuple[float, float]  # standard deviation in grey levels
     min_rows: int = 24  # resolution loss keeps at least this many rows
     stretch: tuple[float, float] = (0.0, 0.0)  # relative change of the line's width, either way (narrower or wider)
+    reframe: tuple[float, float] = (0.0, 0.0)  # paper added above and below, or blank rows trimmed, either way
 
 
 # Capture defects are common to both; handwriting varies letter shape, slant and pen width more.
 _CAPTURE = dict(resolution=(0.15, 0.4), blur=(0.3, 0.8), contrast=(0.5, 0.3), brightness=(0.5, 20.0),
                 noise=(0.4, 8.0))
+_PRINT_DEGRADED = AugmentProfile(warp=(0.15, 0.015), perspective=(0.2, 0.1), slant=(0.2, 3.0), rotate=(0.3, 1.5),
+                                 stroke=(0.3, 0.7), resolution=(0.35, 0.85), blur=(0.4, 2.0), contrast=(0.5, 0.3),
+                                 brightness=(0.5, 20.0), noise=(0.5, 45.0), min_rows=10)
 PROFILES = {
     "print": AugmentProfile(warp=(0.15, 0.015), perspective=(0.2, 0.1), slant=(0.2, 3.0), rotate=(0.3, 1.5),
                             stroke=(0.3, 0.7), **_CAPTURE),
     # Bad captures as well: 100 dpi scans of small print (down to 10 rows), photocopier grain, defocus.
-    "print-degraded": AugmentProfile(warp=(0.15, 0.015), perspective=(0.2, 0.1), slant=(0.2, 3.0), rotate=(0.3, 1.5),
-                                     stroke=(0.3, 0.7), resolution=(0.35, 0.85), blur=(0.4, 2.0),
-                                     contrast=(0.5, 0.3), brightness=(0.5, 20.0), noise=(0.5, 45.0), min_rows=10),
+    "print-degraded": _PRINT_DEGRADED,
+    # Also line crops as tight or as loose as any segmenter cuts them: a model that saw one kind misreads the other
+    # (AJMC's tight crops read better padded, fondue's loose ones worse: BENCHMARKS.md).
+    "print-degraded-reframed": replace(_PRINT_DEGRADED, reframe=(0.5, 0.4)),
     "handwriting": AugmentProfile(warp=(0.6, 0.06), perspective=(0.2, 0.1), slant=(0.5, 10.0), rotate=(0.3, 2.0),
                                   stroke=(0.5, 1.0), **_CAPTURE),
     # For one writer's few thousand lines, which a model soon knows by heart: letters that differ more in shape, slant
@@ -104,6 +110,8 @@ class LineAugment:
                         rotate=roll(p.rotate))
         if any(value is not None for value in geometry.values()):
             image = _distort(image, paper, rng, np_rng, **geometry)
+        if (change := roll(p.reframe)) is not None:
+            image = _reframe(image, paper, rng.uniform(-change, change), rng.random())
         if (loss := roll(p.resolution)) is not None:
             image = _lose_resolution(image, 1.0 - min(0.9, rng.uniform(0.0, loss)), p.min_rows)
         if (radius := roll(p.blur)) is not None:
@@ -220,6 +228,29 @@ def _perspective_coefficients(output_points, input_points):
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
         targets += [u, v]
     return np.linalg.solve(np.array(rows, float), np.array(targets, float))
+
+
+def _reframe(image, paper, change, share_above):
+    """Add `change` line heights of paper (change > 0) or trim as many rows (< 0), `share_above` of them at the
+    top: the text fills less or more of its crop. Trimming keeps the line's own ink (its densest rows, the x-height
+    band, with room for ascenders and descenders) and may cut what reaches in from the lines above and below."""
+    w, h = image.size
+    rows = round(abs(change) * h)
+    above = round(rows * share_above)
+    if change > 0:
+        canvas = Image.new("L", (w, h + rows), paper)
+        canvas.paste(image, (0, above))
+        return canvas
+    pixels = np.asarray(image, np.float32)
+    darkness = np.clip(paper - pixels, 0, None).sum(axis=1)
+    if darkness.max() == 0:
+        return image
+    band = np.nonzero(darkness > 0.5 * darkness.max())[0]
+    x_height = band[-1] - band[0] + 1
+    own = slice(max(0, band[0] - math.ceil(ASCENDER * x_height)), band[-1] + math.ceil(DESCENDER * x_height) + 1)
+    inked = np.nonzero((pixels[own] < (paper + pixels.min()) / 2).any(axis=1))[0] + own.start
+    top, bottom = min(above, inked[0]), min(rows - above, h - 1 - inked[-1])
+    return image.crop((0, top, w, h - bottom))
 
 
 def _lose_resolution(image, scale, min_rows):
