@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from training.augment import MAX_TILT_DRIFT, PROFILES, AugmentProfile, LineAugment, _reframe, paper_colour
+from training.augment import MAX_TILT_DRIFT, PROFILES, AugmentProfile, LineAugment, reframe, paper_colour
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEXT = "Quick brown fox 1234"
@@ -151,9 +151,9 @@ def test_reframing_cuts_what_reaches_in_from_the_line_above_but_not_the_lines_ow
     line = text_line(height=64)
     neighbour = line.copy()
     ImageDraw.Draw(neighbour).rectangle((40, 0, 44, 3), fill=0)  # a descender of the line above
-    tight = _reframe(neighbour, 255, -0.5, share_above=1.0)
+    tight = reframe(neighbour, 255, -0.5, share_above=1.0)
     assert tight.height < line.height
-    assert darkness(tight) == darkness(_reframe(line, 255, -0.5, share_above=1.0)) == darkness(line)
+    assert darkness(tight) == darkness(reframe(line, 255, -0.5, share_above=1.0)) == darkness(line)
 
 
 def test_perspective_keeps_the_canvas_and_shrinks_the_ink_inwards():

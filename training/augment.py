@@ -111,7 +111,7 @@ class LineAugment:
         if any(value is not None for value in geometry.values()):
             image = _distort(image, paper, rng, np_rng, **geometry)
         if (change := roll(p.reframe)) is not None:
-            image = _reframe(image, paper, rng.uniform(-change, change), rng.random())
+            image = reframe(image, paper, rng.uniform(-change, change), rng.random())
         if (loss := roll(p.resolution)) is not None:
             image = _lose_resolution(image, 1.0 - min(0.9, rng.uniform(0.0, loss)), p.min_rows)
         if (radius := roll(p.blur)) is not None:
@@ -230,7 +230,7 @@ def _perspective_coefficients(output_points, input_points):
     return np.linalg.solve(np.array(rows, float), np.array(targets, float))
 
 
-def _reframe(image, paper, change, share_above):
+def reframe(image, paper, change, share_above):
     """Add `change` line heights of paper (change > 0) or trim as many rows (< 0), `share_above` of them at the
     top: the text fills less or more of its crop. Trimming keeps the line's own ink (its densest rows, the x-height
     band, with room for ascenders and descenders) and may cut what reaches in from the lines above and below."""
