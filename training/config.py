@@ -44,8 +44,9 @@ class TrainConfig:
     train_lines: int = field(default=0, metadata={"help": "keep this many training lines of --train, a random "
                                                           "subset (0: all); for data-size studies"})
     val_lines: int = field(default=1000, metadata={"help": "most validation lines decoded at each validation"})
-    augment: str = field(default="none", metadata={"help": "none, print, print-degraded, handwriting or "
-                                                           "handwriting-strong (one writer's small set)"})
+    augment: str = field(default="none", metadata={"help": "none, print, print-degraded, "
+                                                           "print-degraded-reframed (tighter and looser crops too), "
+                                                           "handwriting or handwriting-strong (one writer's small set)"})
     augment_strength: float = field(default=1.0, metadata={"help": "size of every augmentation change (0: none, "
                                                                     "2: twice the profile's)"})
     workers: int = field(default=1, metadata={"help": "data loading processes"})
