@@ -54,6 +54,12 @@ def read_both(recognizer, images, beams):
 LINE_END = {"¬": "-"}
 
 
+def source_name(sample) -> str:
+    """The data set a line comes from: the folder above its image's folder (data/SET/lines/x.png)."""
+    parts = Path(sample.image).parts
+    return parts[-3] if len(parts) > 2 else ""
+
+
 def row(source, kind, refs, ours, theirs, mapping=None, timing=" | "):
     """One table row: CER of both engines, then again under `mapping` when one is given."""
     cells = []
@@ -96,7 +102,7 @@ def main(argv=None):
     rng = random.Random(0)
     if args.limit and len(lines) > args.limit:
         lines = rng.sample(lines, args.limit)
-    source_of = [Path(s.image).parts[-3] if len(Path(s.image).parts) > 2 else "" for s in lines]
+    source_of = [source_name(s) for s in lines]
     sources = sorted(set(source_of))
     images = [load_line(s) for s in lines]
     recognizer = load_recognizer(args.model, "cpu")

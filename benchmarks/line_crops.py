@@ -19,19 +19,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from accuracy_vs_tesseract import LINE_END, source_name  # noqa: E402
 from ocr.metrics import ErrorCounts, normalize  # noqa: E402
 from ocr.pipeline import load_recognizer  # noqa: E402
-from training.augment import paper_colour, reframe  # noqa: E402
+from training.augment import paper_colour, reframe, x_height_band  # noqa: E402
 from training.dataset import load_line  # noqa: E402
 from training.setup import held_out_lines  # noqa: E402
 
 
 def x_height_share(image) -> float:
-    """The share of a line crop's height that its x-height band fills."""
-    pixels = np.asarray(image, np.float32)
-    darkness = np.clip(paper_colour(image) - pixels, 0, None).sum(axis=1)
-    band = np.nonzero(darkness > 0.5 * darkness.max())[0] if darkness.max() > 0 else [0, -1]
-    return (band[-1] - band[0] + 1) / image.height
+    """The share of a line crop's height that its x-height band fills (0 for blank paper)."""
+    band = x_height_band(np.asarray(image), paper_colour(image))
+    return 0.0 if band is None else (band[1] - band[0] + 1) / image.height
 
 
 def main(argv=None):
@@ -45,7 +44,7 @@ def main(argv=None):
     changes = [0.0] + args.changes
     lines = held_out_lines(args.recipe)
     images = [load_line(s).convert("L") for s in lines]
-    source_of = [Path(s.image).parts[-3] if len(Path(s.image).parts) > 2 else "" for s in lines]
+    source_of = [source_name(s) for s in lines]
     sources = sorted(set(source_of))
     recognizer = load_recognizer(args.model, "cpu")
     readings = {}
@@ -56,7 +55,7 @@ def main(argv=None):
     print("| source | lines | x-height band / crop height (median) | "
           + " | ".join("CER as cut" if c == 0 else f"CER, {c:+g} heights" for c in changes) + " |")
     print("|---|---:|---:|" + "---:|" * len(changes))
-    norm = lambda t: normalize(t, mapping={"¬": "-"}, collapse_whitespace=True)  # noqa: E731 as accuracy_vs_tesseract
+    norm = lambda t: normalize(t, mapping=LINE_END, collapse_whitespace=True)  # noqa: E731
     for source in sources:
         keep = [i for i, s in enumerate(source_of) if s == source]
         cells = []

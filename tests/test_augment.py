@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from training.augment import MAX_TILT_DRIFT, PROFILES, AugmentProfile, LineAugment, reframe, paper_colour
+from training.augment import MAX_TILT_DRIFT, PROFILES, AugmentProfile, LineAugment, paper_colour, reframe
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEXT = "Quick brown fox 1234"
@@ -91,8 +91,8 @@ def test_output_is_grayscale_and_only_grows_a_little(profile, strength):
         assert out.mode == "L"
         # Rotation heightens the canvas, by at most MAX_TILT_DRIFT line heights, and reframing (in the profiles
         # that have it) by its size either way; slant and rotation widen it, and a stretch changes the width.
-        reframe = PROFILES[profile].reframe[1] * strength
-        assert h - round(reframe * h) <= out.height <= h + math.ceil(MAX_TILT_DRIFT * h) + 1 + round(reframe * h)
+        reframing = PROFILES[profile].reframe[1] * strength
+        assert h - round(reframing * h) <= out.height <= h + math.ceil(MAX_TILT_DRIFT * h) + 1 + round(reframing * h)
         stretch = PROFILES[profile].stretch[1] * strength
         assert round(w * (1 - stretch)) <= out.width <= round(w * (1 + stretch)) + h
 

@@ -2,7 +2,8 @@
 
 ``LineAugment(profile, strength)(image, rng)`` returns a changed copy of a
 line: stroke width, width (stretch), geometry (warp, perspective, slant,
-rotation), framing (paper above and below) and capture (resolution loss, blur, contrast, brightness, noise).
+rotation), framing (paper above and below) and capture (resolution loss,
+blur, contrast, brightness, noise).
 Each transform runs with its profile's probability; its size scales with
 `strength` (0: unchanged).
 All randomness comes from `rng`, so a seed gives the same image in every
@@ -230,10 +231,20 @@ def _perspective_coefficients(output_points, input_points):
     return np.linalg.solve(np.array(rows, float), np.array(targets, float))
 
 
+def x_height_band(pixels: np.ndarray, paper: int):
+    """(first, last) row of a line's x-height band, the rows holding at least half the densest row's ink; None when
+    the line is blank paper."""
+    darkness = np.clip(paper - pixels.astype(np.float32), 0, None).sum(axis=1)
+    if darkness.max() == 0:
+        return None
+    band = np.nonzero(darkness > 0.5 * darkness.max())[0]
+    return int(band[0]), int(band[-1])
+
+
 def reframe(image, paper, change, share_above):
     """Add `change` line heights of paper (change > 0) or trim as many rows (< 0), `share_above` of them at the
-    top: the text fills less or more of its crop. Trimming keeps the line's own ink (its densest rows, the x-height
-    band, with room for ascenders and descenders) and may cut what reaches in from the lines above and below."""
+    top: the text fills less or more of its crop. Trimming keeps the line's own ink (its x-height band, with room
+    for ascenders and descenders) and may cut what reaches in from the lines above and below."""
     w, h = image.size
     rows = round(abs(change) * h)
     above = round(rows * share_above)
@@ -242,12 +253,12 @@ def reframe(image, paper, change, share_above):
         canvas.paste(image, (0, above))
         return canvas
     pixels = np.asarray(image, np.float32)
-    darkness = np.clip(paper - pixels, 0, None).sum(axis=1)
-    if darkness.max() == 0:
+    band = x_height_band(pixels, paper)
+    if band is None:
         return image
-    band = np.nonzero(darkness > 0.5 * darkness.max())[0]
-    x_height = band[-1] - band[0] + 1
-    own = slice(max(0, band[0] - math.ceil(ASCENDER * x_height)), band[-1] + math.ceil(DESCENDER * x_height) + 1)
+    first, last = band
+    x_height = last - first + 1
+    own = slice(max(0, first - math.ceil(ASCENDER * x_height)), last + math.ceil(DESCENDER * x_height) + 1)
     inked = np.nonzero((pixels[own] < (paper + pixels.min()) / 2).any(axis=1))[0] + own.start
     top, bottom = min(above, inked[0]), min(rows - above, h - 1 - inked[-1])
     return image.crop((0, top, w, h - bottom))
