@@ -84,6 +84,16 @@ def test_typographic_share_typesets_the_same_lines_and_leaves_older_recipes_alon
     assert 0 < typeset < touched  # about half of the lines that have something to typeset
 
 
+def test_commentary_notes_cite_lines_and_sections_and_leave_other_lines_alone():
+    plain = [corpus.sample_text(random.Random(i), 1, 80) for i in range(300)]
+    assert plain == [corpus.sample_text(random.Random(i), 1, 80, commentary=False) for i in range(300)]
+    notes = [corpus.sample_text(random.Random(i), 20, 80, commentary=True) for i in range(300)]
+    assert all(20 <= len(t) <= 80 and t == " ".join(t.split()) for t in notes)
+    assert sum(any(c.isdigit() for c in t) for t in notes) > 270  # a reference survives the cut to length
+    assert sum("\u00a7" in t for t in notes) > 30  # section signs, which plain text almost never has
+    assert sum("\u00a7" in t for t in plain) < 5
+
+
 def test_sample_text_rejects_bad_bounds():
     with pytest.raises(ValueError):
         corpus.sample_text(random.Random(0), 10, 5)
@@ -173,6 +183,28 @@ def test_ink_grows_with_text_length(print_font):
     assert ink == sorted(ink) and len(set(ink)) == len(ink) and ink[0] > 0
 
 
+def _ink_rows(image):
+    return int((np.asarray(image) < 128).any(axis=1).sum())
+
+
+def test_oldstyle_figures_are_found_and_drawn(fonts_by_style):
+    garamond = _named_font(fonts_by_style, "print", "EBGaramond12-Regular.otf")
+    libertine = _named_font(fonts_by_style, "print", "LinLibertine_R.otf")
+    dejavu = _named_font(fonts_by_style, "print", "DejaVuSerif.ttf")
+    assert fonts.has_oldstyle_figures(garamond)  # its default figures
+    assert not fonts.has_oldstyle_figures(dejavu)
+
+    def drawn(font, oldstyle):
+        return synthetic.render_line("1020 2001", font, random.Random(0), degrade=False, oldstyle=oldstyle)
+
+    assert drawn(dejavu, True).tobytes() == drawn(dejavu, False).tobytes()  # no old-style figures to draw
+    if fonts.OLDSTYLE_FIGURES is None:
+        pytest.skip("Pillow without libraqm applies no OpenType features")
+    assert fonts.has_oldstyle_figures(libertine)  # through its 'onum' feature
+    # 0, 1 and 2 old-style stand an x-height tall, lining ones a capital's height
+    assert _ink_rows(drawn(libertine, True)) < 0.8 * _ink_rows(drawn(libertine, False))
+
+
 def test_render_rejects_blank_text(print_font):
     with pytest.raises(ValueError):
         synthetic.render_line("   ", print_font, random.Random(0))
@@ -196,6 +228,21 @@ def test_dataset_items_are_deterministic(fonts_by_style):
     assert [other_seed[i][1] for i in range(5)] != [lines[i][1] for i in range(5)]
     with pytest.raises(IndexError):
         lines[10]
+
+
+def test_commentary_share_writes_notes_in_old_style_faces(fonts_by_style):
+    if not fonts_by_style["print"]:
+        pytest.skip("no print fonts installed (run training/install-fonts.sh)")
+
+    def section_signs(commentary):
+        lines = synthetic.SyntheticLines(200, styles=("print",), seed=3, font_paths=fonts_by_style,
+                                         commentary=commentary)
+        return sum("\u00a7" in lines.text(i) for i in range(200)), lines.oldstyle_families
+
+    assert section_signs(0.0)[0] < 5
+    signs, oldstyle_families = section_signs(1.0)
+    assert signs > 20
+    assert any(fonts.font_family(faces[0]) == "EB Garamond" for faces in oldstyle_families)
 
 
 def test_dataset_is_identical_in_a_fresh_process(print_font):

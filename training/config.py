@@ -35,6 +35,9 @@ class TrainConfig:
                                                                    "a from-scratch model find the text sooner"})
     synthetic_typographic: float = field(default=0.0, metadata={"help": "share of synthetic lines with curly "
                                                                         "quotes and real dashes, as typeset"})
+    synthetic_commentary: float = field(default=0.0, metadata={
+        "help": "share of synthetic print lines written as a classical edition's notes: line references, section "
+                "signs, old-style figures"})
     synthetic_val: int = field(default=0, metadata={"help": "synthetic validation lines (a separate seed)"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of page groups held out when --val is empty"})
     group_pattern: Optional[str] = field(default=None, metadata={
@@ -97,6 +100,7 @@ RANGES = {
     "decoder_dim": (1, None, True), "decoder_depth": (1, None, True), "decoder_heads": (1, None, True),
     "lr": (0, None, True), "min_lr_ratio": (0, 1, True), "weight_decay": (0, None, True),
     "label_smoothing": (0, 1, False), "val_fraction": (0, 1, False), "synthetic_typographic": (0, 1, True),
+    "synthetic_commentary": (0, 1, True),
     "ctc_weight": (0, 1, True), "drop_path": (0, 1, False), "dropout": (0, 1, False), "clip": (0, None, True),
     "ema": (0, 1, False), "augment_strength": (0, None, True), "distill_alpha": (0, 1, True),
     "distill_temperature": (0, None, True),

@@ -35,16 +35,17 @@ _UNITS = ["kg", "g", "lb", "oz", "cm", "mm", "m", "km", "ft", "in.", "ml", "l"]
 _SEPARATORS = [" ", " ", ", ", "; ", " - ", " | ", ": ", " / "]
 
 
-def sample_text(rng: random.Random, min_chars: int = 1, max_chars: int = 80, typographic: float = 0.0) -> str:
+def sample_text(rng: random.Random, min_chars: int = 1, max_chars: int = 80, typographic: float = 0.0,
+                commentary: bool = False) -> str:
     """One line of text, min_chars..max_chars long, single-spaced, no edge spaces. A `typographic` share of lines
     is typeset: curly quotes and apostrophes, en and em dashes instead of their ASCII stand-ins (no draw is made at
-    0, so older recipes get the same lines)."""
+    0, so older recipes get the same lines). `commentary`: a note of a classical commentary (`_commentary`)."""
     if not 1 <= min_chars <= max_chars:
         raise ValueError(f"need 1 <= min_chars <= max_chars, got {min_chars}, {max_chars}")
     target = rng.randint(min_chars, max_chars)
     kind = rng.random()
-    text = (_prose(rng, target) if kind < PROSE_SHARE else _scrambled(rng, target)
-            if kind < PROSE_SHARE + SCRAMBLED_SHARE else _record(rng, target))
+    text = (_commentary(rng, target) if commentary else _prose(rng, target) if kind < PROSE_SHARE
+            else _scrambled(rng, target) if kind < PROSE_SHARE + SCRAMBLED_SHARE else _record(rng, target))
     text = _fit(text, min_chars, target)  # generators overshoot; cut back to target
     text = text.upper() if rng.random() < UPPERCASE_SHARE else text
     return typeset(text) if typographic and rng.random() < typographic else text
@@ -97,6 +98,32 @@ def _prose(rng, target):
         if cut > 0:
             text = f"{text[:cut]} {rng.choice(_RECORD_PARTS)(rng)}{text[cut:]}"
     return text
+
+
+_WORKS = ["Ant.", "El.", "O. T.", "O. C.", "Phil.", "Trach.", "Aj.", "Il.", "Od.", "Thuc.", "Hdt.", "Pind.",
+          "Aesch.", "Eur.", "Ar.", "Plat.", "Xen.", "Verg.", "Hor.", "Cic."]
+
+
+def _citation(rng):
+    """A reference as classical commentaries print them: 'Ant. 820', '(1294)', 'Thuc. I. 11 § 1', 'supr. 165 foll.'."""
+    n, work, k = rng.randint(1, 1600), rng.choice(_WORKS), rng.randint(1, 60)
+    return rng.choice([
+        f"{work} {n}", f"({n})", f"on {work} {n}", f"cp. {work} {n}", f"cf. {n}", f"see on {n}",
+        f"{work} {_roman(rng.randint(1, 24))}. {rng.randint(1, 150)} § {rng.randint(1, 12)}",
+        f"§ {k}", f"§§ {k}-{k + rng.randint(1, 5)}", f"p. {rng.randint(1, 600)}", f"n. {rng.randint(1, 9)}",
+        f"supr. {n} foll.", f"infr. {n}", f"v. {n}", f"vv. {n}-{n + rng.randint(1, 9)}", f"l. {n}", f"{n} ff.",
+        f"{n} f.", f"schol. on {n}", f"(e.g. {_roman(rng.randint(1, 24))}. {rng.randint(1, 600)}; {n})",
+    ])
+
+
+def _commentary(rng, target):
+    """Prose with line references, section signs and page numbers in it, as in the notes of an edition."""
+    words = _prose(rng, target).split()
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(min(len(words), max(1, target // 6)) + 1)  # early: _fit keeps the start
+        cite, end = _citation(rng), rng.choice(["", "", ",", ".", ";", ":", ".\u2014"])
+        words.insert(at, cite + (end[1:] if cite.endswith(".") and end.startswith(".") else end))
+    return " ".join(words)
 
 
 _SCRAMBLE_POOL = ("etaoinshrdlucmfwypvbgkjqxz" * 3 + "ETAOINSHRDLUCMFWYPVBGKJQXZ" + "0123456789"

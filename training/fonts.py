@@ -15,7 +15,7 @@ import re
 import string
 from pathlib import Path
 
-from PIL import ImageFont
+from PIL import ImageFont, features
 
 STYLES = ("print", "typewriter", "handwriting")
 
@@ -24,6 +24,9 @@ STYLES = ("print", "typewriter", "handwriting")
 CORE_CHARS = string.ascii_letters + string.digits + ".,;:!?'\"-()/"
 
 FONT_SUFFIXES = (".ttf", ".otf")  # Type 1 (.t1/.pfb) copies duplicate the .otf ones
+
+# OpenType old-style figures, where Pillow can shape text (libraqm); without it faces draw their default figures
+OLDSTYLE_FIGURES = ["onum"] if features.check("raqm") else None
 
 FONT_DIRS_ENV = "VITOCR_FONT_DIRS"  # os.pathsep-separated extra folders
 
@@ -99,6 +102,17 @@ def _all_font_files() -> list[Path]:
 def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     """Cached Pillow font; opening one takes longer than drawing a line with it."""
     return ImageFont.truetype(path, size)
+
+
+@functools.lru_cache(maxsize=None)
+def has_oldstyle_figures(font_path) -> bool:
+    """True if the face draws old-style figures (a 0 no taller than an o, as in 19th-century books), by default
+    (EB Garamond) or through OLDSTYLE_FIGURES (Linux Libertine)."""
+    font = load_font(str(font_path), 64)
+    # among letters: some faces (FreeSerif) shape old-style figures only in runs of digits
+    small = font.getbbox("o0", features=OLDSTYLE_FIGURES)
+    capital = font.getbbox("H")
+    return small[3] - small[1] < 0.8 * (capital[3] - capital[1])
 
 
 @functools.lru_cache(maxsize=None)

@@ -100,12 +100,14 @@ def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
 
         if cfg.synthetic:
             synthetic = SyntheticLines(cfg.synthetic, tuple(cfg.synthetic_styles), seed=cfg.seed,
-                                       max_chars=cfg.synthetic_max_chars, typographic=cfg.synthetic_typographic)
+                                       max_chars=cfg.synthetic_max_chars, typographic=cfg.synthetic_typographic,
+                                       commentary=cfg.synthetic_commentary)
             data.train.append(synthetic)
             data.texts += [synthetic.text(i) for i in range(len(synthetic))]
         if cfg.synthetic_val:
             held = SyntheticLines(cfg.synthetic_val, tuple(cfg.synthetic_styles), seed=cfg.seed + 1_000_003,
-                                  max_chars=cfg.synthetic_max_chars, typographic=cfg.synthetic_typographic)
+                                  max_chars=cfg.synthetic_max_chars, typographic=cfg.synthetic_typographic,
+                                  commentary=cfg.synthetic_commentary)
             val_items += [held[i] for i in range(len(held))]
     if not data.texts:
         raise VitocrError("no training data: give --train PATH... and/or --synthetic N.")

@@ -25,19 +25,20 @@ _TEXT_TRIES = 20  # texts drawn per item until one fits the font's character set
 
 
 def render_line(text: str, font_path, rng: random.Random, height: int | None = None,
-                degrade: bool = True, style: str | None = None) -> Image.Image:
+                degrade: bool = True, style: str | None = None, oldstyle: bool = False) -> Image.Image:
     """Draw `text` with dark ink on light paper; returns a mode "L" image.
 
     All randomness comes from `rng`. `height` rescales the result keeping the
     aspect ratio; `style` (default: guessed from the font file) tunes layout.
     Without `degrade`: black on white, no blur, noise or geometry changes.
+    `oldstyle`: old-style figures where the face has them (fonts.OLDSTYLE_FIGURES).
     """
     if not text.strip():
         raise ValueError("text must contain a visible character")
     style = style or fonts.style_of(font_path) or "print"
     size = rng.randrange(24, 52, 2)  # even sizes only: fewer cached font objects
     font = fonts.load_font(str(font_path), size)
-    mask = _draw_mask(text, font, size, style, rng)
+    mask = _draw_mask(text, font, size, style, rng, fonts.OLDSTYLE_FIGURES if oldstyle else None)
     np_rng = np.random.default_rng(rng.getrandbits(64))
     if degrade:
         mask = _degrade_mask(mask, size, rng, np_rng)
@@ -56,11 +57,14 @@ class SyntheticLines:
 
     def __init__(self, count: int, styles=("print", "typewriter"), seed: int = 0,
                  degrade: bool = True, height: int | None = None,
-                 min_chars: int = 1, max_chars: int = 80, font_paths=None, typographic: float = 0.0):
+                 min_chars: int = 1, max_chars: int = 80, font_paths=None, typographic: float = 0.0,
+                 commentary: float = 0.0):
         """`font_paths` maps style -> font files; by default fonts.find_fonts(style). `typographic`: share of lines
-        with curly quotes and real dashes (corpus.sample_text)."""
+        with curly quotes and real dashes (corpus.sample_text). `commentary`: share of print lines written as the
+        notes of a classical edition (line references, section signs), half of them in faces with old-style
+        figures, all with old-style figures where the face has them (none of these draws is made at 0)."""
         self.count, self.seed, self.degrade, self.height = count, seed, degrade, height
-        self.typographic = typographic
+        self.typographic, self.commentary = typographic, commentary
         self.min_chars, self.max_chars = min_chars, max_chars
         found = font_paths or {style: fonts.find_fonts(style) for style in styles}
         self.families = {s: _group_by_family(found.get(s, [])) for s in styles}
@@ -72,6 +76,8 @@ class SyntheticLines:
             warnings.warn(f"no fonts for styles {missing}; generating only the others")
         self.families = {s: fams for s, fams in self.families.items() if fams}
         self.styles = tuple(self.families)
+        self.oldstyle_families = [faces for faces in self.families.get("print", [])
+                                  if any(fonts.has_oldstyle_figures(f) for f in faces)] if commentary else []
 
     def __len__(self) -> int:
         return self.count
@@ -81,8 +87,8 @@ class SyntheticLines:
             index += self.count
         if not 0 <= index < self.count:
             raise IndexError(f"index {index} out of range for {self.count} lines")
-        rng, style, font_path, text = self._plan(index)
-        image = render_line(text, font_path, rng, self.height, self.degrade, style)
+        rng, style, font_path, text, book = self._plan(index)
+        image = render_line(text, font_path, rng, self.height, self.degrade, style, oldstyle=book)
         return image, text
 
     def text(self, index: int) -> str:
@@ -92,12 +98,16 @@ class SyntheticLines:
     def _plan(self, index: int):
         rng = random.Random(f"{self.seed}:{index}")  # str seeds hash the same in every process
         style = rng.choice(self.styles)
-        font_path = _pick_face(rng.choice(self.families[style]), rng)
-        return rng, style, font_path, self._text_for(font_path, rng)
+        families = self.families[style]
+        book = style == "print" and bool(self.commentary) and rng.random() < self.commentary
+        if book and self.oldstyle_families and rng.random() < 0.5:
+            families = self.oldstyle_families
+        font_path = _pick_face(rng.choice(families), rng)
+        return rng, style, font_path, self._text_for(font_path, rng, book), book
 
-    def _text_for(self, font_path, rng):
+    def _text_for(self, font_path, rng, commentary=False):
         for _ in range(_TEXT_TRIES):
-            text = corpus.sample_text(rng, self.min_chars, self.max_chars, self.typographic)
+            text = corpus.sample_text(rng, self.min_chars, self.max_chars, self.typographic, commentary)
             if fonts.font_covers(font_path, text):
                 return text
         # Rare: keep only what the font draws, so the label matches the pixels.
@@ -136,8 +146,8 @@ def _pick_face(faces, rng):
     return rng.choices(faces, weights)[0]
 
 
-def _draw_mask(text, font, size, style, rng):
-    """Ink coverage (0..255) of the text with paper margins, as an "L" image."""
+def _draw_mask(text, font, size, style, rng, features=None):
+    """Ink coverage (0..255) of the text with paper margins, as an "L" image; `features`: OpenType ones."""
     ascent, descent = font.getmetrics()
     pad = size  # room for swashes, jitter and overhanging italics
     per_char = rng.random() < _PER_CHAR_SHARE[style]
@@ -150,15 +160,15 @@ def _draw_mask(text, font, size, style, rng):
         for ch in text:
             ink = rng.uniform(0.55, 1.0) if typewriter else rng.uniform(0.85, 1.0)
             glyphs.append((x, baseline + rng.gauss(0.0, jitter), ch, int(255 * ink)))
-            x += font.getlength(ch) + tracking
-        width = max(x, glyphs[-1][0] + font.getlength(glyphs[-1][2]))
+            x += font.getlength(ch, features=features) + tracking
+        width = max(x, glyphs[-1][0] + font.getlength(glyphs[-1][2], features=features))
     else:
         glyphs = [(pad, baseline, text, 255)]
-        width = pad + font.getlength(text)
+        width = pad + font.getlength(text, features=features)
     canvas = Image.new("L", (int(width) + pad, ascent + descent + 2 * pad))
     draw = ImageDraw.Draw(canvas)
     for x, y, chars, ink in glyphs:
-        draw.text((x, y), chars, font=font, fill=ink, anchor="ls")
+        draw.text((x, y), chars, font=font, fill=ink, anchor="ls", features=features)
 
     # Crop: ink extent horizontally; vertically the font's usual line box, so a
     # line of "ace" is not scaled up like a line of "Hgjy" after resizing.
