@@ -249,6 +249,19 @@ def test_resolution_loss_goes_down_to_the_profiles_least_rows_and_no_further(row
     assert PROFILES["print"].min_rows == 24 and PROFILES["print-degraded"].min_rows == 10
 
 
+def test_low_scans_reach_ten_rows_whatever_the_crop_height():
+    """print-lowres scans lines at 10-20 rows, however tall their crop; relative resolution loss alone keeps most of
+    a tall crop's rows (the benchmark's low-res lines are 12 rows)."""
+    line = text_line(height=90)
+    fewest = PROFILES["print-lowres"].scan_rows[1]
+    profile = dataclasses.replace(only(), scan_rows=(1.0, fewest))
+    scans = {rows: line.resize((round(line.width * rows / 90), rows), Image.Resampling.BILINEAR)
+             .resize(line.size, Image.Resampling.BILINEAR).tobytes() for rows in range(fewest, 2 * fewest + 1)}
+    outputs = {LineAugment(profile)(line, random.Random(seed)).tobytes() for seed in range(60)}
+    assert outputs <= set(scans.values()) and scans[fewest] in outputs and len(outputs) > 5
+    assert fewest == 10 and PROFILES["print-degraded-reframed"].scan_rows[0] == 0
+
+
 def test_a_recipes_augmentation_strength_reaches_its_training_lines(tmp_path):
     from tests.test_readers import gt_folder
     from training.config import TrainConfig

@@ -171,8 +171,8 @@ def test_a_bad_recipe_is_one_sentence_naming_it(tmp_path, text, message):
     (["--batch-size", "0"], "--batch-size 0: give a number at least 1."),
     (["--val-fraction", "1"], "--val-fraction 1.0: give a number at least 0 and below 1."),
     (["--ctc-weight", "1.5"], "--ctc-weight 1.5: give a number from 0 to 1."),
-    (["--augment", "scan"], "--augment 'scan': use none, print, print-degraded, print-degraded-reframed, handwriting, "
-                            "handwriting-strong."),
+    (["--augment", "scan"], "--augment 'scan': use none, print, print-degraded, print-degraded-reframed, print-lowres, "
+                            "handwriting, handwriting-strong."),
     (["--augment-strength", "-1"], "--augment-strength -1.0: give a number at least 0."),
     (["--tokenizer", "bpe"], "--tokenizer 'bpe': use char, or bpe:N with N the vocabulary size, e.g. bpe:500."),
     (["--decoder-heads", "3"], "--decoder-dim 256 does not split into --decoder-heads 3; give a width that is a "

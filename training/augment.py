@@ -46,6 +46,9 @@ class AugmentProfile:
     min_rows: int = 24  # resolution loss keeps at least this many rows
     stretch: tuple[float, float] = (0.0, 0.0)  # relative change of the line's width, either way (narrower or wider)
     reframe: tuple[float, float] = (0.0, 0.0)  # paper added above and below, or blank rows trimmed, either way
+    # odds, and the fewest rows: the line scanned at that many rows up to twice as many, whatever its crop's height,
+    # then scaled back (`resolution` is relative: a 90 px crop almost never reaches 12 rows through it)
+    scan_rows: tuple[float, float] = (0.0, 0.0)
 
 
 # Capture defects are common to both; handwriting varies letter shape, slant and pen width more.
@@ -62,6 +65,9 @@ PROFILES = {
     # Also line crops as tight or as loose as any segmenter cuts them: a model that saw one kind misreads the other
     # (AJMC's tight crops read better padded, fondue's loose ones worse: BENCHMARKS.md).
     "print-degraded-reframed": replace(_PRINT_DEGRADED, reframe=(0.5, 0.4)),
+    # And, of the lines the relative resolution loss leaves alone, a fifth scanned at 10-20 rows whatever their
+    # crop's size: a 100 dpi scan of small print.
+    "print-lowres": replace(_PRINT_DEGRADED, reframe=(0.5, 0.4), scan_rows=(0.2, 10)),
     "handwriting": AugmentProfile(warp=(0.6, 0.06), perspective=(0.2, 0.1), slant=(0.5, 10.0), rotate=(0.3, 2.0),
                                   stroke=(0.5, 1.0), **_CAPTURE),
     # For one writer's few thousand lines, which a model soon knows by heart: letters that differ more in shape, slant
@@ -115,6 +121,9 @@ class LineAugment:
             image = reframe(image, paper, rng.uniform(-change, change), rng.random())
         if (loss := roll(p.resolution)) is not None:
             image = _lose_resolution(image, 1.0 - min(0.9, rng.uniform(0.0, loss)), p.min_rows)
+        elif p.scan_rows[0] > 0 and rng.random() < p.scan_rows[0]:  # one scan per line: the two never stack
+            rows = rng.randint(round(p.scan_rows[1]), 2 * round(p.scan_rows[1]))
+            image = _lose_resolution(image, rows / image.height, 1)
         if (radius := roll(p.blur)) is not None:
             radius = rng.uniform(0.3, 1.0) * radius * image.height / REFERENCE_HEIGHT
             image = image.filter(ImageFilter.GaussianBlur(radius))

@@ -49,6 +49,7 @@ class TrainConfig:
     val_lines: int = field(default=1000, metadata={"help": "most validation lines decoded at each validation"})
     augment: str = field(default="none", metadata={"help": "none, print, print-degraded, "
                                                            "print-degraded-reframed (tighter and looser crops too), "
+                                                           "print-lowres (and 100 dpi scans of small print), "
                                                            "handwriting or handwriting-strong (one writer's small set)"})
     augment_strength: float = field(default=1.0, metadata={"help": "size of every augmentation change (0: none, "
                                                                     "2: twice the profile's)"})
