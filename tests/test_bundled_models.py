@@ -45,7 +45,8 @@ LINEAGES = [
     ("hooker-hw-train", ["handwritten.yaml", "handwritten-stage2.yaml", "handwritten-stage3.yaml",
                          "handwritten-stage4.yaml", "handwritten-stage5.yaml", "handwritten-stage6.yaml",
                          "handwritten-stage7.yaml", "handwritten-stage8.yaml"]),
-    ("ajmc-en-commentaries", ["printed-paged.yaml", "printed-paged-degraded.yaml"]),
+    ("ajmc-en-commentaries", ["printed-paged.yaml", "printed-paged-degraded.yaml", "printed-paged-stage3.yaml",
+                              "printed-paged-stage4.yaml"]),
 ]
 
 
