@@ -49,7 +49,7 @@ LINEAGES = [
                          "handwritten-stage4.yaml", "handwritten-stage5.yaml", "handwritten-stage6.yaml",
                          "handwritten-stage7.yaml", "handwritten-stage8.yaml"]),
     ("ajmc-en-commentaries", ["printed-paged.yaml", "printed-paged-degraded.yaml", "printed-paged-stage3.yaml",
-                              "printed-paged-stage4.yaml"]),
+                              "printed-paged-stage4.yaml", "printed-paged-stage5.yaml"]),
 ]
 
 
