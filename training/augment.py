@@ -243,7 +243,7 @@ def _perspective_coefficients(output_points, input_points):
 def x_height_band(pixels: np.ndarray, paper: int):
     """(first, last) row of a line's x-height band, the rows holding at least half the densest row's ink; None when
     the line is blank paper."""
-    darkness = np.clip(paper - pixels.astype(np.float32), 0, None).sum(axis=1)
+    darkness = np.clip(paper - np.asarray(pixels, np.float32), 0, None).sum(axis=1)  # no copy of reframe's floats
     if darkness.max() == 0:
         return None
     band = np.nonzero(darkness > 0.5 * darkness.max())[0]
