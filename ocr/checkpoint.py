@@ -37,7 +37,8 @@ def atomic_folder(folder):
 
 
 def write_model_files(folder: Path, model: OCRModel, tokenizer: TextTokenizer):
-    (folder / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    (folder / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, str(folder / "model.safetensors"))
     tokenizer.save(folder / "tokenizer.json")
@@ -48,7 +49,7 @@ def save_model(folder, model: OCRModel, tokenizer: TextTokenizer, extra_files: d
     with atomic_folder(folder) as tmp:
         write_model_files(tmp, model, tokenizer)
         for name, text in (extra_files or {}).items():
-            (tmp / name).write_text(text)
+            (tmp / name).write_text(text, encoding="utf-8")
 
 
 def replace_dir(src: Path, dst: Path):
@@ -73,7 +74,7 @@ def load_model(folder, device="cpu"):
         raise VitocrError(f"{folder} is not a vitocr model folder: {', '.join(missing)} missing "
                           f"(a model folder holds {', '.join(FILES)}).")
     try:
-        config = ModelConfig.from_dict(json.loads((folder / "config.json").read_text()))
+        config = ModelConfig.from_dict(json.loads((folder / "config.json").read_text(encoding="utf-8")))
         tokenizer = TextTokenizer.load(folder / "tokenizer.json")
     except Exception as e:  # json, tokenizers and dataclass errors alike
         raise VitocrError(f"{folder}: config.json or tokenizer.json is unreadable ({e}); re-export the model.") from e

@@ -40,6 +40,9 @@ def add_decoder_arguments(p):
     p.add_argument("--decoder", default="auto", choices=["auto", "attention", "ctc", "joint"],
                    help="attention (Transformer decoder), ctc (the encoder's CTC head), joint (beam search scored by "
                         "both: slower, fewer errors) or auto (the model's choice)")
+    p.add_argument("--lm-weight", type=float, default=None,
+                   help="how much beam search listens to the model's language model (lm.json, from `vitocr lm`); "
+                        "0 turns it off (default: the model's own, `lm_weight` in its config.json)")
 
 
 def add_transcribe(sub):
@@ -104,6 +107,34 @@ def run_average(args) -> int:
 
     average_models(model_path(args.first), model_path(args.second), args.output, args.weight)
     print(f"wrote {args.output}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {args.second}")
+    return 0
+
+
+def add_lm(sub):
+    p = sub.add_parser("lm", help="add a language model of your documents' text to a model",
+                       description="Count an n-gram model of the text the model will read (lm.json) and write a copy "
+                                   "of the model folder that reads with it: beam search then prefers the words and "
+                                   "spellings of that text. Give text in the documents' own lines and spelling.")
+    p.add_argument("model", help="bundled model (printed, handwritten) or a model folder")
+    p.add_argument("text", nargs="*", help=".txt files (one line of text per line), or transcribed line sets: "
+                                           "folders, manifests, PAGE or ALTO files (only their text is read)")
+    p.add_argument("--recipe", help="also the real lines a training recipe trains on (its held-out lines left out)")
+    p.add_argument("-o", "--output", required=True, help="model folder to write (replaced if it exists; may be MODEL)")
+    p.add_argument("--order", type=int_range(1, 12), default=5, help="tokens of context + 1 (default: 5)")
+    p.add_argument("--weight", type=float, default=0.3,
+                   help="its share in beam search, `lm_weight` in config.json (default: 0.3; change it later with "
+                        "--lm-weight when reading)")
+    p.set_defaults(run=run_lm)
+
+
+def run_lm(args) -> int:
+    from training.language_model import build_language_model
+
+    from .pipeline import model_path
+
+    if not args.text and not args.recipe:
+        raise VitocrError("give the text to count: .txt files or transcribed line sets, or --recipe RECIPE.")
+    build_language_model(model_path(args.model), args.text, args.output, args.recipe, args.order, args.weight)
     return 0
 
 
@@ -198,6 +229,7 @@ def main(argv=None) -> int:
     add_train(sub)
     add_eval(sub)
     add_average(sub)
+    add_lm(sub)
     add_data(sub)
     add_ui(sub)
     args = parser.parse_args(argv)

@@ -75,11 +75,15 @@ def greedy_search(model, images, widths, max_length: int = None, min_length: int
 @torch.inference_mode()
 def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1.0,
                 max_length: int = None, min_length: int = 0, ctc_weight: float = 0.0,
-                ctc_candidates: int = 12) -> List[Hypothesis]:
+                ctc_candidates: int = 12, lm=None, lm_weight: float = 0.0) -> List[Hypothesis]:
     """With `ctc_weight` > 0 (joint decoding), a hypothesis is ranked by (1 - w) log p_decoder + w log p_CTC, the
-    CTC head's prefix score, over each hypothesis' `ctc_candidates` likeliest next tokens by the decoder."""
+    CTC head's prefix score, over each hypothesis' `ctc_candidates` likeliest next tokens by the decoder. With an
+    n-gram model `lm` (ocr.charlm) and `lm_weight` > 0, lm_weight x its log p is added to the ranking (shallow
+    fusion); a token's reported log p stays the decoder's."""
     if not 0.0 <= ctc_weight < 1.0:
         raise ValueError(f"ctc_weight must be in [0, 1), got {ctc_weight}")
+    if lm_weight and lm is None:
+        raise ValueError("lm_weight > 0 needs a language model (lm)")
     K, device = beams, images.device
     memory, mask = model.encode(images, widths)
     B = images.shape[0]
@@ -91,20 +95,26 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
     scores = torch.zeros(B, K, device=device)  # what ranks the hypotheses
     scores[:, 1:] = float("-inf")  # all beams start as the same [BOS]: let only one of them expand
     decoder_scores = scores.clone()  # the sum of the decoder's log p (the ranking too, unless joint)
+    lm_scores = torch.zeros(B, K, device=device)  # the sum of the language model's log p
     history = torch.zeros(B, K, 0, dtype=torch.long, device=device)  # tokens so far
     history_lp = torch.zeros(B, K, 0, device=device)  # their log p
     tokens = torch.full((B * K,), BOS, dtype=torch.long, device=device)
     for step in range(max(limits)):
         Ba = len(active)
         logp = next_logprobs(model, tokens, state, min_length)  # (Ba * K, V)
+        lm_lp = lm.next_logprobs(history.reshape(Ba * K, history.shape[2]).tolist()).to(device) * lm_weight if lm_weight else 0.0
         if ctc is None:  # every token of the vocabulary is a candidate
             lp, token_of = logp, None
-            candidates = (scores.view(-1, 1) + logp).view(Ba, K, -1)
+            candidates = (scores.view(-1, 1) + logp + lm_lp).view(Ba, K, -1)
         else:
             lp, token_of = logp.topk(min(ctc_candidates, logp.shape[-1]), dim=1)  # (Ba * K, C)
             psi, ctc_frames = ctc.extend(token_of)
             psi = torch.where(token_of == EOS, ctc.full()[:, None], psi)
-            candidates = ((1 - ctc_weight) * (decoder_scores.view(-1, 1) + lp) + ctc_weight * psi).view(Ba, K, -1)
+            candidates = (1 - ctc_weight) * (decoder_scores.view(-1, 1) + lp) + ctc_weight * psi
+            if lm_weight:
+                lm_lp = lm_lp.gather(1, token_of)
+                candidates = candidates + lm_scores.view(-1, 1) + lm_lp
+            candidates = candidates.view(Ba, K, -1)
         C = candidates.shape[-1]
         top_scores, top_index = candidates.view(Ba, K * C).topk(2 * K, dim=1)  # (Ba, 2K)
         top_beam, top_choice = top_index // C, top_index % C
@@ -124,6 +134,9 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
         beam, token = top_beam.gather(1, order), top_token.gather(1, order)
         scores = top_scores.gather(1, order)
         decoder_scores = decoder_scores.gather(1, beam) + top_lp.gather(1, order)
+        if lm_weight and ctc is not None:  # (attention alone: `scores` carry the language model's votes)
+            top_lm = lm_lp.view(Ba, K, C)[rows, top_beam, top_choice]
+            lm_scores = lm_scores.gather(1, beam) + top_lm.gather(1, order)
         if ctc is not None:
             ctc.advance(ctc_frames, beam, top_choice.gather(1, order), token)
         history = torch.cat([history.gather(1, beam[:, :, None].expand(-1, -1, history.shape[2])), token[:, :, None]], 2)
@@ -153,7 +166,7 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
             active = active[keep]
             keep = keep.to(device)
             scores, history, history_lp, beam = scores[keep], history[keep], history_lp[keep], beam[keep]
-            decoder_scores = decoder_scores[keep]
+            decoder_scores, lm_scores = decoder_scores[keep], lm_scores[keep]
             if ctc is not None:
                 ctc.select_images(keep)
             tokens = tokens.view(Ba, K)[keep].view(-1)

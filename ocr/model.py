@@ -18,6 +18,7 @@ class ModelConfig:
     decoding: str = "attention"  # how the model reads by default: attention (the decoder), ctc (the CTC head), joint
     ctc_frames: int = 1  # CTC frames read from each encoder column: two letters alike need a blank between them
     joint_weight: float = 0.5  # the CTC head's share of a hypothesis' score in joint decoding
+    lm_weight: float = 0.0  # the share of lm.json's votes (an n-gram model of the text) in beam search; 0: none
     beams: int = 4  # the beam width it reads with unless told otherwise: measured per model (1 = greedy)
     min_confidence: float = 0.0  # page reading drops a found line read less surely: a photo's texture, not text
     format_version: int = 1

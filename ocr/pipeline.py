@@ -29,10 +29,11 @@ def model_path(model: Optional[str]) -> Path:
     return path
 
 
-def load_recognizer(model=None, device: str = "auto", decoder: str = "auto") -> Recognizer:
+def load_recognizer(model=None, device: str = "auto", decoder: str = "auto",
+                    lm_weight: Optional[float] = None) -> Recognizer:
     if isinstance(model, Recognizer):
         return model
-    return Recognizer.load(model_path(model), device, decoder)
+    return Recognizer.load(model_path(model), device, decoder, lm_weight)
 
 
 def segment(page: PageImage, lines_from=None):

@@ -2,11 +2,13 @@
 import contextlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 import torch
 from PIL import Image
 
+from .charlm import FILE as LM_FILE, NgramLM
 from .checkpoint import load_model
 from .decoding import beam_search, ctc_search, greedy_search
 from .errors import VitocrError
@@ -37,9 +39,11 @@ BLANK_INK = 0.1
 class Recognizer:
     """`decoder`: attention (the Transformer decoder: greedy, or beam search with beams > 1), ctc (the encoder's CTC
     head, best path: fast, no beams), joint (beam search scored by both, even at 1 beam), or auto: what the model's
-    config.json names (`decoding`)."""
+    config.json names (`decoding`). With a language model `lm` and `lm_weight` > 0 (default: config.json's), beam
+    search also ranks by the language model, even at 1 beam; the CTC head's best path never does."""
 
-    def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto"):
+    def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto", lm: Optional[NgramLM] = None,
+                 lm_weight: Optional[float] = None):
         self.device = resolve_device(device)
         self.model, self.tokenizer = model.to(self.device).eval(), tokenizer
         if decoder not in DECODERS:
@@ -48,11 +52,21 @@ class Recognizer:
         if self.decoder in ("ctc", "joint") and model.ctc_head is None:
             raise VitocrError(f"--decoder {self.decoder} needs a CTC head, and this model has none (trained without "
                               "--ctc-weight); use --decoder attention.")
+        self.lm, self.lm_weight = lm, model.config.lm_weight if lm_weight is None else lm_weight
+        if self.lm_weight < 0:
+            raise VitocrError(f"the language model's weight cannot be negative, got {self.lm_weight}.")
+        if self.lm_weight and lm is None:
+            raise VitocrError(f"a language model weight of {self.lm_weight} needs the model folder's {LM_FILE}, and "
+                              "there is none; build one with `vitocr lm`, or use --lm-weight 0.")
 
     @classmethod
-    def load(cls, folder, device: str = "auto", decoder: str = "auto") -> "Recognizer":
+    def load(cls, folder, device: str = "auto", decoder: str = "auto",
+             lm_weight: Optional[float] = None) -> "Recognizer":
+        """The model in `folder`, with its language model (lm.json) when it has one."""
         model, tokenizer = load_model(folder)
-        return cls(model, tokenizer, device, decoder)
+        path = Path(folder) / LM_FILE
+        lm = NgramLM.load(path, tokenizer.tokens) if path.is_file() and lm_weight != 0 else None
+        return cls(model, tokenizer, device, decoder, lm, lm_weight)
 
     def autocast(self):
         """fp16/bf16 on CUDA, where it is fast; full precision on CPU, where bf16 is slow."""
@@ -88,9 +102,10 @@ class Recognizer:
                     hyps = ctc_search(self.model, batch, widths)
                 elif self.decoder == "joint":
                     hyps = beam_search(self.model, batch, widths, beams, length_penalty,
-                                       ctc_weight=self.model.config.joint_weight)
-                elif beams > 1:
-                    hyps = beam_search(self.model, batch, widths, beams, length_penalty)
+                                       ctc_weight=self.model.config.joint_weight, lm=self.lm, lm_weight=self.lm_weight)
+                elif beams > 1 or self.lm_weight:
+                    hyps = beam_search(self.model, batch, widths, beams, length_penalty, lm=self.lm,
+                                       lm_weight=self.lm_weight)
                 else:
                     hyps = greedy_search(self.model, batch, widths)
             for i, hyp in zip(chunk, hyps):

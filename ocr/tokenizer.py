@@ -60,6 +60,12 @@ class TextTokenizer:
         return self.tokenizer.get_vocab() == other.tokenizer.get_vocab()
 
     @property
+    def tokens(self) -> List[str]:
+        """Every token, by id."""
+        vocab = self.tokenizer.get_vocab()
+        return sorted(vocab, key=vocab.get)
+
+    @property
     def charset(self) -> set:
         """Characters the tokenizer can write (char-level) or that appear in its tokens (BPE)."""
         chars = set()
@@ -75,10 +81,8 @@ class TextTokenizer:
         """A char-level tokenizer with `chars` appended: old ids keep their meaning, new ones come last."""
         if not self.is_char_level:
             raise ValueError("only a character-level tokenizer can grow its charset")
-        vocab = self.tokenizer.get_vocab()
-        tokens = sorted(vocab, key=vocab.get)
-        new = sorted(set(unicodedata.normalize("NFC", "".join(chars))) - set(tokens))
-        return self._from_chars(tokens + new)
+        new = sorted(set(unicodedata.normalize("NFC", "".join(chars))) - set(self.tokens))
+        return self._from_chars(self.tokens + new)
 
     def encode(self, text: str) -> List[int]:
         """Token ids of `text`, without [BOS]/[EOS]."""

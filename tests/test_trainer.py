@@ -87,6 +87,7 @@ def test_init_from_grows_the_charset_and_keeps_learned_rows(tmp_path):
 def test_init_from_at_a_new_height_rebuilds_the_encoder_with_the_same_weights(tmp_path):
     tokenizer = TextTokenizer.char_level(WORDS)
     base = tiny_model(tokenizer, "hybrid_tiny", channels=[8, 8, 16, 16], dim=32, depth=1, heads=2)
+    base.config.lm_weight = 0.3  # read with a language model the run's folders will not have
     save_model(tmp_path / "base", base, tokenizer)
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -94,6 +95,7 @@ def test_init_from_at_a_new_height_rebuilds_the_encoder_with_the_same_weights(tm
                                "--encoder-options", '{"strides": [[2, 2], [2, 2], [2, 2], [4, 1]]}'])
     model, _ = build_model(config_from_args(flags), WORDS)
     assert (model.height, model.encoder.max_width, model.encoder.patch) == (64, 512, (32, 8))  # same lines fit
+    assert model.config.lm_weight == 0.0
     old, new = base.state_dict(), model.state_dict()
     assert all(torch.equal(old[k], new[k]) for k in old if k != "encoder.pos_embed")
     expected = F.interpolate(old["encoder.pos_embed"], size=(2, 64), mode="bicubic", align_corners=False)

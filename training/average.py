@@ -5,12 +5,15 @@ what the first read well while adding what the fine-tune learned: the bundled `p
 with stage 6, its fine-tune on bad captures. Both must share the encoder geometry and the tokenizer: tensors of equal
 shape from different strides, heights or character tables would average into nonsense, so those are refused.
 """
+from pathlib import Path
+
 import torch
 
+from ocr.charlm import FILE as LM_FILE
 from ocr.checkpoint import load_model, save_model
 from ocr.errors import VitocrError
 
-READING_SETTINGS = {"decoding", "joint_weight", "beams", "metadata"}  # how a model reads, not what it is
+READING_SETTINGS = {"decoding", "joint_weight", "beams", "min_confidence", "lm_weight", "metadata"}  # how it reads
 
 
 def architecture(model) -> dict:
@@ -19,7 +22,7 @@ def architecture(model) -> dict:
 
 def average_models(first, second, output, weight: float = 0.5):
     """Write (1 - weight) * first + weight * second to the model folder `output`; reading settings (decoding,
-    beams, ...) come from `first`. Returns the averaged model."""
+    beams, the language model...) come from `first`. Returns the averaged model."""
     if not 0.0 <= weight <= 1.0:
         raise VitocrError(f"--weight must be between 0 and 1 (the second model's share), got {weight}.")
     a, tokenizer = load_model(first)
@@ -37,5 +40,6 @@ def average_models(first, second, output, weight: float = 0.5):
         for name, tensor in a.state_dict().items():
             if tensor.is_floating_point():  # counters (BatchNorm's num_batches_tracked) stay the first model's
                 tensor.lerp_(theirs[name], weight)
-    save_model(output, a, tokenizer)
+    lm = Path(first) / LM_FILE  # a reading setting too: it goes with the first model's lm_weight
+    save_model(output, a, tokenizer, {LM_FILE: lm.read_text(encoding="utf-8")} if lm.is_file() else None)
     return a

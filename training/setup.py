@@ -171,6 +171,7 @@ def build_model(cfg: TrainConfig, texts: List[str], state_folder=None):
     if cfg.ctc_weight >= 1 and (cfg.decoding != "ctc" or cfg.teacher):
         raise VitocrError("--ctc-weight 1 trains the CTC head alone: read with --decoding ctc, and without --teacher.")
     model.config.decoding = cfg.decoding
+    model.config.lm_weight = 0.0  # a run writes no lm.json: a language model is added to its result by `vitocr lm`
     return model.train(), tokenizer
 
 

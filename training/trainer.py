@@ -87,7 +87,8 @@ class Logger:
 def validate(model, tokenizer, images, texts, batch_size=64, decoder="auto") -> tuple:
     """Greedy decoding of the validation lines: (ErrorCounts, predictions)."""
     model.eval()
-    recognizer = Recognizer(model, tokenizer, device=str(next(model.parameters()).device), decoder=decoder)
+    recognizer = Recognizer(model, tokenizer, device=str(next(model.parameters()).device), decoder=decoder,
+                            lm_weight=0.0)
     predictions = [r.text for r in recognizer.recognize(images, beams=1, batch_size=batch_size)]
     counts = ErrorCounts()
     for ref, hyp in zip(texts, predictions):
