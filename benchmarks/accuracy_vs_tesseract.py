@@ -88,7 +88,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--recipe", required=True)
     p.add_argument("--model", default="printed")
-    p.add_argument("--beams", type=int, default=1)
+    p.add_argument("--beams", type=int, default=None, help="default: the model's own (its config.json)")
     p.add_argument("--limit", type=int, default=0, help="at most N lines (a seeded sample)")
     p.add_argument("--degradations", default="clean,blur,noise,low-res")
     p.add_argument("--typewriter", type=int, default=0,
@@ -106,6 +106,7 @@ def main(argv=None):
     sources = sorted(set(source_of))
     images = [load_line(s) for s in lines]
     recognizer = load_recognizer(args.model, "cpu")
+    args.beams = args.beams or recognizer.model.config.beams
     print(f"# accuracy vs tesseract: {len(lines)} held-out lines from {', '.join(sources)}; model {args.model}, "
           f"beams {args.beams}\n")
     mapped = f" vitocr CER, {args.mapping} | tesseract CER, {args.mapping} |" if mapping else ""

@@ -39,7 +39,7 @@ def main(argv=None):
     p.add_argument("--model", default="printed")
     p.add_argument("--changes", default="-0.2,0.2", type=lambda v: [float(x) for x in v.split(",") if x.strip()],
                    help="comma-separated line heights to add (> 0) or trim (< 0) (default: -0.2,0.2)")
-    p.add_argument("--beams", type=int, default=1)
+    p.add_argument("--beams", type=int, default=None, help="default: the model's own (its config.json)")
     args = p.parse_args(argv)
     changes = [0.0] + args.changes
     lines = held_out_lines(args.recipe)
@@ -47,6 +47,7 @@ def main(argv=None):
     source_of = [source_name(s) for s in lines]
     sources = sorted(set(source_of))
     recognizer = load_recognizer(args.model, "cpu")
+    args.beams = args.beams or recognizer.model.config.beams
     readings = {}
     for change in changes:
         reframed = [reframe(im, paper_colour(im), change, 0.5) if change else im for im in images]

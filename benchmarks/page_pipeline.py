@@ -55,9 +55,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="printed")
     p.add_argument("--recipe", default="training/recipes/printed.yaml")
-    p.add_argument("--beams", type=int, default=1)
+    p.add_argument("--beams", type=int, default=None, help="default: the model's own (its config.json)")
     args = p.parse_args(argv)
     recognizer = load_recognizer(args.model, "cpu")
+    args.beams = args.beams or recognizer.model.config.beams
     print(f"# page pipeline: model {args.model}, beams {args.beams}\n")
     print("| page | lines | page CER (ours) | line CER (ours, true lines) | page CER (tesseract) | ours s | tesseract s |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -40,7 +40,8 @@ class Recognizer:
     """`decoder`: attention (the Transformer decoder: greedy, or beam search with beams > 1), ctc (the encoder's CTC
     head, best path: fast, no beams), joint (beam search scored by both, even at 1 beam), or auto: what the model's
     config.json names (`decoding`). With a language model `lm` and `lm_weight` > 0 (default: config.json's), beam
-    search also ranks by the language model, even at 1 beam; the CTC head's best path never does."""
+    search of 2 or more beams also ranks by the language model: at 1 beam it has no alternatives to weigh, and made
+    every reader worse where measured (MODEL.md of `handwritten`); greedy, 1-beam and CTC reading never use it."""
 
     def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto", lm: Optional[NgramLM] = None,
                  lm_weight: Optional[float] = None):
@@ -87,6 +88,7 @@ class Recognizer:
         beams = self.model.config.beams if beams is None else beams
         if beams < 1:
             raise VitocrError(f"the beam width must be at least 1 (1 = greedy), got {beams}.")
+        lm_weight = self.lm_weight if beams > 1 else 0.0
         tensors = [self.prepare(im) for im in images]
         results: List[Optional[LineResult]] = [LineResult("", 1.0) if float(t.amax()) < BLANK_INK else None
                                                for t in tensors]
@@ -102,10 +104,10 @@ class Recognizer:
                     hyps = ctc_search(self.model, batch, widths)
                 elif self.decoder == "joint":
                     hyps = beam_search(self.model, batch, widths, beams, length_penalty,
-                                       ctc_weight=self.model.config.joint_weight, lm=self.lm, lm_weight=self.lm_weight)
-                elif beams > 1 or self.lm_weight:
+                                       ctc_weight=self.model.config.joint_weight, lm=self.lm, lm_weight=lm_weight)
+                elif beams > 1:
                     hyps = beam_search(self.model, batch, widths, beams, length_penalty, lm=self.lm,
-                                       lm_weight=self.lm_weight)
+                                       lm_weight=lm_weight)
                 else:
                     hyps = greedy_search(self.model, batch, widths)
             for i, hyp in zip(chunk, hyps):

@@ -116,9 +116,10 @@ def test_the_command_writes_a_model_that_reads_with_its_language_model(tmp_path,
     histories = [[], tokenizer.encode("the")]
     assert torch.equal(reader.lm.next_logprobs(histories), lm_of(tokenizer).next_logprobs(histories))
     line = Image.effect_noise((64, 32), 60).convert("L")
-    batch = reader.prepare(line)[None]
-    expected = beam_search(reader.model, batch, torch.tensor([batch.shape[-1]]), beams=1, lm=reader.lm, lm_weight=0.3)
-    assert reader.recognize([line], beams=1)[0].text == tokenizer.decode(expected[0].ids)  # 1 beam: not greedy
+    batch, widths = reader.prepare(line)[None], torch.tensor([64])
+    for beams, lm_weight in [(2, 0.3), (1, 0.0)]:  # 1 beam reads greedily, without the language model
+        expected = beam_search(reader.model, batch, widths, beams=beams, lm=reader.lm, lm_weight=lm_weight)[0]
+        assert reader.recognize([line], beams=beams)[0].text == tokenizer.decode(expected.ids)
     assert Recognizer.load(out, device="cpu", lm_weight=0).lm is None
     average_models(out, folder, tmp_path / "average")  # reading settings, the language model among them, go along
     assert (tmp_path / "average" / FILE).read_bytes() == (out / FILE).read_bytes()
