@@ -84,7 +84,7 @@ def evaluate_command(args) -> int:
     with tqdm(total=len(images), desc="recognising", unit="line", file=sys.stderr) as bar:
         report = evaluate_recognizer(recognizer, images, texts, names, args.beams, args.batch_size, normalise,
                                      args.threshold, progress=bar.update)
-    summary = {"vitocr": report.summary()}
+    summary = {"vitocr": report.summary(), "read_with": recognizer.reading(args.beams)}
     tesseract_predictions = None
     if args.compare == "tesseract":
         tesseract_predictions, summary["tesseract"] = compare_tesseract(images, texts, names, normalise)
@@ -113,6 +113,7 @@ def compare_tesseract(images, texts, names, normalise):
 
 def print_summary(report, summary, args):
     c = report.counts
+    print(f"read with: {summary['read_with']}")
     print(f"{c.lines} lines: CER {c.cer:.2%}  WER {c.wer:.2%}  line accuracy {c.line_accuracy:.2%}  "
           f"({report.lines_per_second:.1f} lines/s)")
     if report.low_confidence_cer is not None:

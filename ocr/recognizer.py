@@ -116,6 +116,17 @@ class Recognizer:
                 progress(len(chunk))
         return results
 
+    def reading(self, beams: Optional[int] = None) -> str:
+        """How `recognize(beams=...)` reads, in words, for reports: "joint (decoder + CTC head), 2 beams, language
+        model x 0.3"."""
+        beams = self.model.config.beams if beams is None else beams
+        if self.decoder == "ctc":
+            return "CTC head, best path"
+        name = "joint (decoder + CTC head)" if self.decoder == "joint" else "decoder"
+        width = f"{beams} beams" if beams > 1 else "1 beam" if self.decoder == "joint" else "greedy"
+        lm = f", language model x {self.lm_weight:g}" if self.lm_weight and beams > 1 else ""
+        return f"{name}, {width}{lm}"
+
     def to_result(self, hyp) -> LineResult:
         text = self.tokenizer.decode(hyp.ids)
         probs = [math.exp(lp) for lp in hyp.token_logprobs]

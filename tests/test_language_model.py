@@ -15,6 +15,7 @@ from ocr.tokenizer import BOS, EOS, PAD
 from training.average import average_models
 
 from conftest import tiny_model
+from fixtures import gt_folder
 from test_decoding import images_and_widths
 from test_joint_decoding import ctc_model
 
@@ -102,6 +103,7 @@ def test_a_line_read_with_a_language_model_alone_equals_it_batched_with_wider_li
 def folder(tmp_path, tokenizer):
     save_model(tmp_path / "model", tiny_model(tokenizer), tokenizer)
     (tmp_path / "text.txt").write_text("\n".join(TEXTS) + "\n\n", encoding="utf-8")
+    gt_folder(tmp_path / "gt", TEXTS)
     return tmp_path / "model"
 
 
@@ -121,6 +123,10 @@ def test_the_command_writes_a_model_that_reads_with_its_language_model(tmp_path,
         expected = beam_search(reader.model, batch, widths, beams=beams, lm=reader.lm, lm_weight=lm_weight)[0]
         assert reader.recognize([line], beams=beams)[0].text == tokenizer.decode(expected.ids)
     assert Recognizer.load(out, device="cpu", lm_weight=0).lm is None
+    assert main(["eval", str(tmp_path / "gt"), "--model", str(out), "--beams", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["read_with"] == "decoder, 2 beams, language model x 0.3"
+    assert main(["eval", str(tmp_path / "gt"), "--model", str(out), "--beams", "1", "--lm-weight", "0.5"]) == 0
+    assert "read with: decoder, greedy\n" in capsys.readouterr().out
     average_models(out, folder, tmp_path / "average")  # reading settings, the language model among them, go along
     assert (tmp_path / "average" / FILE).read_bytes() == (out / FILE).read_bytes()
     (out / FILE).unlink()
