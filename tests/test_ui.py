@@ -83,6 +83,26 @@ def test_a_missing_model_is_named_and_nothing_breaks(monkeypatch):
     assert not line_boxes(at) and not at.exception
 
 
+def test_a_model_with_a_language_model_offers_to_read_without_it(model_folder, tmp_path, monkeypatch):
+    from ocr.cli import main
+
+    monkeypatch.setenv("VITOCR_UI_MODEL", str(model_folder))
+    assert not [c for c in AppTest.from_file(str(APP), default_timeout=TIMEOUT).run().sidebar.checkbox
+                if c.key == "language_model"]  # a model without lm.json: nothing to offer
+    (tmp_path / "text.txt").write_text("the quick brown fox\n", encoding="utf-8")
+    assert main(["lm", str(model_folder), str(tmp_path / "text.txt"), "-o", str(tmp_path / "lm-model")]) == 0
+    monkeypatch.setenv("VITOCR_UI_MODEL", str(tmp_path / "lm-model"))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.sidebar.select_slider(key="beams").set_value(2)
+    open_sample(at)
+    assert at.sidebar.checkbox(key="language_model").value is True
+    read_with = at.session_state["transcription"].reading
+    at.sidebar.checkbox(key="language_model").uncheck()
+    at.run()
+    assert not at.exception
+    assert at.session_state["transcription"].reading == read_with[:-1] + (False,)  # read again, without it
+
+
 def test_opening_the_sample_shows_one_text_box_per_line(app):
     open_sample(app)
     assert not app.exception
