@@ -118,7 +118,8 @@ def add_lm(sub):
     p.add_argument("model", help="bundled model (printed, handwritten) or a model folder")
     p.add_argument("text", nargs="*", help=".txt files (one line of text per line), or transcribed line sets: "
                                            "folders, manifests, PAGE or ALTO files (only their text is read)")
-    p.add_argument("--recipe", help="also the real lines a training recipe trains on (its held-out lines left out)")
+    p.add_argument("--recipe", help="also the real lines a training recipe (or a run's train_config.json) trains on, "
+                                    "its held-out lines left out")
     p.add_argument("-o", "--output", required=True, help="model folder to write (replaced if it exists; may be MODEL)")
     p.add_argument("--order", type=int_range(1, 12), default=5, help="tokens of context + 1 (default: 5)")
     p.add_argument("--weight", type=float, default=0.3,

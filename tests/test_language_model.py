@@ -149,3 +149,16 @@ def test_the_command_reads_line_sets_and_reports_what_it_cannot_use(tmp_path, fo
     assert main(["lm", str(folder), str(tmp_path / "latin1.txt"), "-o", str(tmp_path / "x")]) == 2
     assert "no text to count in" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_recipe_gives_its_training_lines_and_never_its_held_out_ones(tmp_path, folder, capsys):
+    from training.language_model import corpus_lines
+    from training.setup import held_out_lines
+
+    data = gt_folder(tmp_path / "pages")  # three page groups of four lines
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"train: ['{data}']\nval_fraction: 0.3\nseed: 3\n", encoding="utf-8")
+    counted, held_out = corpus_lines([], recipe), [s.text for s in held_out_lines(recipe)]
+    assert len(counted) == 8 and len(held_out) == 4 and not set(counted) & set(held_out)
+    assert main(["lm", str(folder), "--recipe", str(recipe), "-o", str(tmp_path / "out")]) == 0
+    assert "a 5-gram model of 8 lines" in capsys.readouterr().out
