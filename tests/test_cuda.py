@@ -1,4 +1,5 @@
-"""The GPU path: beam 1 == greedy == the CPU on CUDA, autocast decoding, mixed-precision training, CPU == GPU reading.
+"""The GPU path: beam 1 == greedy == the CPU on CUDA, joint decoding with a language model, autocast decoding,
+mixed-precision training, CPU == GPU reading.
 
 Skipped where no CUDA device is present (CI); run on a GPU machine with `pytest tests/test_cuda.py
 tests/test_decoding.py` (the KV-cache equivalence runs there on both devices).
@@ -47,6 +48,19 @@ def test_beam_one_equals_greedy_and_both_equal_the_cpu_on_cuda(tokenizer):
         assert [h.ids for h in beam] == [h.ids for h in greedy] == [h.ids for h in on_cpu]
         for b, g in zip(beam, greedy):
             torch.testing.assert_close(torch.tensor(b.token_logprobs), torch.tensor(g.token_logprobs))
+
+
+def test_joint_beam_search_with_a_language_model_reads_on_cuda_as_on_the_cpu(tokenizer):
+    from ocr.charlm import NgramLM
+    from test_joint_decoding import ctc_model
+
+    lm = NgramLM.build(tokenizer.encode_batch(["the quick brown fox", "a lazy dog"]), tokenizer.tokens, order=3)
+    cpu_model = ctc_model(tokenizer)
+    cpu_images, cpu_widths = images_and_widths([256, 160, 96])
+    settings = dict(beams=3, max_length=16, ctc_weight=0.5, lm=lm, lm_weight=0.5)
+    on_cpu = beam_search(cpu_model, cpu_images, cpu_widths, **settings)
+    model, images, widths = on_cuda(cpu_model, [256, 160, 96])
+    assert [h.ids for h in beam_search(model, images, widths, **settings)] == [h.ids for h in on_cpu]
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
