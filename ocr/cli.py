@@ -62,7 +62,7 @@ def add_transcribe(sub):
     p.add_argument("--min-confidence", type=confidence, default=None,
                    help="drop found lines read with a lower confidence (0-1) as noise, e.g. a photo's texture "
                         "(default: the model's, `min_confidence` in its config.json; 0 keeps every line)")
-    p.set_defaults(run=run_transcribe)
+    p.set_defaults(run=run_transcribe, more_paths="inputs")
 
 
 def run_transcribe(args) -> int:
@@ -125,7 +125,7 @@ def add_lm(sub):
     p.add_argument("--weight", type=float, default=0.3,
                    help="its share in beam search, `lm_weight` in config.json (default: 0.3; change it later with "
                         "--lm-weight when reading)")
-    p.set_defaults(run=run_lm)
+    p.set_defaults(run=run_lm, more_paths="text")
 
 
 def run_lm(args) -> int:
@@ -162,7 +162,7 @@ def add_eval(sub):
     p.add_argument("--threshold", type=confidence, help="flag lines whose confidence is below this for review")
     p.add_argument("--compare", choices=["tesseract"], help="also run this engine on the same lines")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(run=run_eval)
+    p.set_defaults(run=run_eval, more_paths="data")
 
 
 def run_eval(args) -> int:
@@ -222,6 +222,18 @@ def installed_version() -> str:
         return "(not installed)"
 
 
+def parse_intermixed(parser, argv):
+    """Parse, taking paths given after the options (`vitocr eval a/ --model m b/`) as the command's paths too: plain
+    argparse stops its list of paths at the first option and calls the rest unrecognised."""
+    args, extra = parser.parse_known_args(argv)
+    dest = getattr(args, "more_paths", None)
+    if extra and (dest is None or any(e.startswith("-") for e in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        setattr(args, dest, (getattr(args, dest) or []) + extra)
+    return args
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vitocr", description="OCR with vision transformers.")
     parser.add_argument("--version", action="version", version=f"vitocr {installed_version()}")
@@ -233,7 +245,7 @@ def main(argv=None) -> int:
     add_lm(sub)
     add_data(sub)
     add_ui(sub)
-    args = parser.parse_args(argv)
+    args = parse_intermixed(parser, argv)
     try:
         return args.run(args)
     except VitocrError as e:

@@ -66,6 +66,16 @@ def test_bad_lines_are_reported_and_skipped(setup, tmp_path, capsys):
     assert f"{len(WORDS) - 1} lines: CER" in captured.out
 
 
+def test_paths_after_the_options_are_read_too_and_unknown_options_refused(setup, tmp_path, capsys):
+    model, data = setup
+    other = gt_folder(tmp_path / "other", WORDS[:2])
+    code, summary = run_json(capsys, data / "page0", "--model", model, other)
+    assert code == 0 and summary["vitocr"]["lines"] == len(WORDS) // 3 + 2
+    with pytest.raises(SystemExit):
+        main(["eval", str(data), "--model", str(model), "--no-such-flag", str(other)])
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+
+
 def test_a_wrong_model_folder_is_one_sentence(tmp_path, capsys):
     assert main(["eval", str(tmp_path), "--model", str(tmp_path)]) == 2
     assert "is not a vitocr model folder" in capsys.readouterr().err
