@@ -1,4 +1,5 @@
-"""A model is one folder: config.json, model.safetensors, tokenizer.json. Nothing is ever unpickled.
+"""A model is one folder: config.json, model.safetensors, tokenizer.json (and, optionally, lm.json: ocr/charlm.py).
+Nothing is ever unpickled.
 
 Folders are written to a temporary sibling and renamed into place, so a crash never leaves half a model.
 """
