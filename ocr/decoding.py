@@ -102,7 +102,9 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
     for step in range(max(limits)):
         Ba = len(active)
         logp = next_logprobs(model, tokens, state, min_length)  # (Ba * K, V)
-        lm_lp = lm.next_logprobs(history.reshape(Ba * K, history.shape[2]).tolist()).to(device) * lm_weight if lm_weight else 0.0
+        lm_lp = 0.0
+        if lm_weight:  # (Ba * K, V), weighted
+            lm_lp = lm.next_logprobs(history.reshape(Ba * K, history.shape[2]).tolist()).to(device) * lm_weight
         if ctc is None:  # every token of the vocabulary is a candidate
             lp, token_of = logp, None
             candidates = (scores.view(-1, 1) + logp + lm_lp).view(Ba, K, -1)
