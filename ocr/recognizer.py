@@ -63,10 +63,11 @@ class Recognizer:
     @classmethod
     def load(cls, folder, device: str = "auto", decoder: str = "auto",
              lm_weight: Optional[float] = None) -> "Recognizer":
-        """The model in `folder`, with its language model (lm.json) when it has one."""
+        """The model in `folder`, with its language model (lm.json) when it has one and reads with it."""
         model, tokenizer = load_model(folder)
         path = Path(folder) / LM_FILE
-        lm = NgramLM.load(path, tokenizer.tokens) if path.is_file() and lm_weight != 0 else None
+        weight = model.config.lm_weight if lm_weight is None else lm_weight
+        lm = NgramLM.load(path, tokenizer.tokens) if weight and path.is_file() else None
         return cls(model, tokenizer, device, decoder, lm, lm_weight)
 
     def autocast(self):

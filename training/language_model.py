@@ -32,7 +32,7 @@ def corpus_lines(paths, recipe=None, log=print) -> List[str]:
     if sets:
         result = read_sources(sets)
         texts += [s.text for s in result.samples]
-        problems += [p for p in result.problems if "not found" not in p and "no transcription" not in p]
+        problems += result.problems
     if recipe:
         from .config import TrainConfig, load_recipe
         from .setup import real_lines
