@@ -8,7 +8,7 @@ from ocr.decoder import DecoderConfig
 from ocr.model import ModelConfig, OCRModel
 from ocr.tokenizer import BOS, EOS, PAD
 from training.config import TrainConfig
-from training.losses import ctc_loss, training_loss
+from training.losses import ctc_loss, noisy_inputs, training_loss
 
 
 def confident(path, vocab=8, margin=20.0):
@@ -53,3 +53,34 @@ def test_training_loss_mixes_attention_and_ctc_by_their_weight():
     joint = training_loss(model, images, widths, tokens, TrainConfig(ctc_weight=0.25, label_smoothing=0.0))
     assert torch.allclose(joint, 0.75 * attention + 0.25 * ctc)
     assert columns.tolist() == [16, 12]  # hybrid_tiny: one column every 8 pixels
+
+
+def test_token_noise_replaces_characters_only_and_keeps_the_targets():
+    torch.manual_seed(0)
+    inputs = torch.tensor([[BOS] + [4 + i % 6 for i in range(200)] + [EOS, PAD, PAD]])
+    assert torch.equal(noisy_inputs(inputs, 0.0, 10), inputs)
+    noisy = noisy_inputs(inputs, 0.3, 10)
+    special = inputs < 4
+    assert torch.equal(noisy[special], inputs[special])  # [BOS], [EOS] and [PAD] are never replaced
+    assert bool(((noisy >= 4) & (noisy < 10))[~special].all())  # by characters of the vocabulary, never [UNK]
+    changed = (noisy != inputs).float().mean().item()
+    assert 0.15 < changed < 0.35  # 0.3 drawn, minus replacements that drew the same character (1 in 6)
+    always = noisy_inputs(inputs, 1.0, 5)  # one character in this vocabulary: every character becomes it
+    assert bool((always[~special] == 4).all())
+
+
+def test_token_noise_changes_what_the_decoder_reads_not_what_it_must_write():
+    torch.manual_seed(0)
+    model = OCRModel(ModelConfig(encoder={"name": "hybrid_tiny", "max_width": 256},
+                                 decoder=DecoderConfig(vocab_size=10, dim=64, depth=1, heads=2, dropout=0.0))).eval()
+    images, widths = torch.rand(1, 1, 32, 128), torch.tensor([128])
+    tokens = torch.tensor([[BOS, 4, 5, 6, 7, 8, EOS]])
+    clean = TrainConfig(label_smoothing=0.0)
+    torch.manual_seed(1)
+    noisy = training_loss(model, images, widths, tokens, TrainConfig(label_smoothing=0.0, token_noise=1.0))
+    torch.manual_seed(1)
+    inputs = noisy_inputs(tokens[:, :-1], 1.0, 10)
+    assert not torch.equal(inputs, tokens[:, :-1])
+    expected = F.cross_entropy(model(images, widths, inputs).transpose(1, 2), tokens[:, 1:], ignore_index=PAD)
+    assert torch.allclose(noisy, expected)
+    assert not torch.allclose(noisy, training_loss(model, images, widths, tokens, clean))

@@ -63,6 +63,9 @@ class TrainConfig:
     warmup: int = 500
     weight_decay: float = 0.05
     label_smoothing: float = 0.1
+    token_noise: float = field(default=0.0, metadata={"help": "share of the decoder's input characters replaced "
+                                                              "at random while training (targets kept): reading "
+                                                              "the image over guessing from the text, e.g. 0.1"})
     decoding: str = field(default="attention", metadata={"help": "how the model reads: attention, or ctc or "
                                                                  "joint (both need --ctc-weight); best/ is chosen "
                                                                  "by its CER"})
@@ -100,7 +103,8 @@ RANGES = {
     "patience": (0, None, True), "height": (0, None, True), "max_width": (1, None, True), "max_length": (2, None, True),
     "decoder_dim": (1, None, True), "decoder_depth": (1, None, True), "decoder_heads": (1, None, True),
     "lr": (0, None, True), "min_lr_ratio": (0, 1, True), "weight_decay": (0, None, True),
-    "label_smoothing": (0, 1, False), "val_fraction": (0, 1, False), "synthetic_typographic": (0, 1, True),
+    "label_smoothing": (0, 1, False), "token_noise": (0, 1, False), "val_fraction": (0, 1, False),
+    "synthetic_typographic": (0, 1, True),
     "synthetic_commentary": (0, 1, True),
     "ctc_weight": (0, 1, True), "drop_path": (0, 1, False), "dropout": (0, 1, False), "clip": (0, None, True),
     "ema": (0, 1, False), "augment_strength": (0, None, True), "distill_alpha": (0, 1, True),
