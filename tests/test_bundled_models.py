@@ -47,7 +47,7 @@ LINEAGES = [
                             "printed-stage6.yaml", "printed-stage7.yaml", "printed-stage8.yaml"]),
     ("hooker-hw-train", ["handwritten.yaml", "handwritten-stage2.yaml", "handwritten-stage3.yaml",
                          "handwritten-stage4.yaml", "handwritten-stage5.yaml", "handwritten-stage6.yaml",
-                         "handwritten-stage7.yaml", "handwritten-stage8.yaml"]),
+                         "handwritten-stage7.yaml", "handwritten-stage8.yaml", "handwritten-stage9.yaml"]),
     ("ajmc-en-commentaries", ["printed-paged.yaml", "printed-paged-degraded.yaml", "printed-paged-stage3.yaml",
                               "printed-paged-stage4.yaml", "printed-paged-stage5.yaml"]),
 ]
