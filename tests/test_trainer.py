@@ -278,6 +278,7 @@ def test_two_cpu_processes_train_one_model(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     run = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "ocr.cli", "train", "--train", str(data),
                           "--val-fraction", "0", "--steps", "4", "--device", "cpu", "--output", str(tmp_path / "run"),
+                          "--token-noise", "0.1",  # reaches the model through its DDP wrapper
                           *TINY], capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "2 process(es)" in run.stdout

@@ -39,7 +39,8 @@ def training_loss(model, images, widths, tokens, cfg, teacher=None):
     use_ctc = cfg.ctc_weight > 0
     inputs = tokens[:, :-1]
     if cfg.token_noise > 0:
-        inputs = noisy_inputs(inputs, cfg.token_noise, model.decoder.cfg.vocab_size)
+        vocab_size = getattr(model, "module", model).decoder.cfg.vocab_size  # .module: under DDP (torchrun)
+        inputs = noisy_inputs(inputs, cfg.token_noise, vocab_size)
     outputs = model(images, widths, inputs, distillation=teacher is not None, ctc=use_ctc)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     logits = outputs[0]
