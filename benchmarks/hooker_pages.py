@@ -25,6 +25,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from ocr.layout_xml import read_layout_xml  # noqa: E402
 from training.config import TrainConfig, load_recipe  # noqa: E402
 from training.setup import held_out_lines  # noqa: E402
 
@@ -36,18 +37,13 @@ def trains_on_hooker(recipe) -> bool:
     return any(Path(t).resolve().parent == HOOKER.resolve() for t in TrainConfig(**load_recipe(recipe)).train)
 
 
-def page_size(page_id: str):
-    xml = (HOOKER / "page-xml" / f"{page_id}.xml").read_text(encoding="utf-8")
-    return tuple(int(xml.split(f'{key}="', 1)[1].split('"', 1)[0]) for key in ("imageWidth", "imageHeight"))
-
-
 def rebuild_pages(recipe, out: Path):
     """Write the pages of the recipe's held-out folio groups under `out`; returns their .lines.json paths."""
     groups = {s.group for s in held_out_lines(recipe)}
     by_page = defaultdict(list)
     for row in (HOOKER / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
-        line = json.loads(row) if row.strip() else None
-        if line and line["folio_group"] in groups:
+        line = json.loads(row)
+        if line["folio_group"] in groups:
             by_page[line["page_id"]].append(line)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -58,7 +54,8 @@ def rebuild_pages(recipe, out: Path):
             crop = Image.open(HOOKER / line["image"]).convert("L").resize((x1 - x0, y1 - y0), Image.BICUBIC)
             crops.append((crop, (x0, y0)))
         paper = int(np.median(np.concatenate([np.asarray(c)[[0, -1]].ravel() for c, _ in crops])))
-        page = Image.new("L", page_size(page_id), paper)
+        layout = read_layout_xml(HOOKER / "page-xml" / f"{page_id}.xml")
+        page = Image.new("L", (layout.width, layout.height), paper)
         for crop, corner in crops:
             page.paste(crop, corner)
         page.save(out / f"{page_id}.png")

@@ -89,7 +89,7 @@ class Recognizer:
         beams = self.model.config.beams if beams is None else beams
         if beams < 1:
             raise VitocrError(f"the beam width must be at least 1 (1 = greedy), got {beams}.")
-        lm_weight = self.lm_weight if beams > 1 else 0.0
+        lm_weight = self.lm_weight_at(beams)
         tensors = [self.prepare(im) for im in images]
         results: List[Optional[LineResult]] = [LineResult("", 1.0) if float(t.amax()) < BLANK_INK else None
                                                for t in tensors]
@@ -117,6 +117,10 @@ class Recognizer:
                 progress(len(chunk))
         return results
 
+    def lm_weight_at(self, beams: int) -> float:
+        """The language model's weight when reading with `beams`: none at 1 beam (nothing to weigh)."""
+        return self.lm_weight if beams > 1 else 0.0
+
     def reading(self, beams: Optional[int] = None) -> str:
         """How `recognize(beams=...)` reads, in words, for reports: "joint (decoder + CTC head), 2 beams, language
         model x 0.3"."""
@@ -125,7 +129,7 @@ class Recognizer:
             return "CTC head, best path"
         name = "joint (decoder + CTC head)" if self.decoder == "joint" else "decoder"
         width = f"{beams} beams" if beams > 1 else "1 beam" if self.decoder == "joint" else "greedy"
-        lm = f", language model x {self.lm_weight:g}" if self.lm_weight and beams > 1 else ""
+        lm = f", language model x {self.lm_weight_at(beams):g}" if self.lm_weight_at(beams) else ""
         return f"{name}, {width}{lm}"
 
     def to_result(self, hyp) -> LineResult:
