@@ -72,24 +72,63 @@ def greedy_search(model, images, widths, max_length: int = None, min_length: int
     return [Hypothesis(i, lp, sum(lp)) for i, lp in zip(ids, logprobs)]
 
 
+class Views:
+    """One batch of lines seen through one or more preprocessings (views: the same lines at other widths), read as
+    one: each step averages the views' next-token log p, and their CTC prefix scores alike (test-time augmentation).
+    Each view has its own encoder pass, decoder cache and CTC state; one view is plain beam search."""
+
+    def __init__(self, model, views, beams: int, length: int, ctc: bool):
+        self.model, self.states, self.ctc = model, [], []
+        for images, widths in views:
+            memory, mask = model.encode(images, widths)
+            self.states.append(model.decoder.start(memory, mask, beams=beams, length=length))
+            if ctc:
+                self.ctc.append(CTCPrefixScorer(*ctc_logprobs(model, memory, mask), beams))
+
+    def next_logprobs(self, tokens, min_length: int):
+        return _mean([next_logprobs(self.model, tokens, state, min_length) for state in self.states])
+
+    def ctc_extend(self, candidates):
+        """Averaged prefix scores of `candidates` (N, C), [EOS] scored as the whole line; and each view's frames."""
+        extended = [scorer.extend(candidates) for scorer in self.ctc]
+        psi = [torch.where(candidates == EOS, scorer.full()[:, None], p) for scorer, (p, _) in zip(self.ctc, extended)]
+        return _mean(psi), [frames for _, frames in extended]
+
+    def ctc_advance(self, frames, beam, choice, token):
+        for scorer, f in zip(self.ctc, frames):
+            scorer.advance(f, beam, choice, token)
+
+    def select_images(self, index):
+        for part in self.states + self.ctc:
+            part.select_images(index)
+
+    def reorder_beams(self, beam):
+        for state in self.states:
+            state.reorder_beams(beam)
+
+
+def _mean(tensors):
+    return tensors[0] if len(tensors) == 1 else torch.stack(tensors).mean(0)
+
+
 @torch.inference_mode()
 def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1.0,
                 max_length: int = None, min_length: int = 0, ctc_weight: float = 0.0,
-                ctc_candidates: int = 12, lm=None, lm_weight: float = 0.0) -> List[Hypothesis]:
+                ctc_candidates: int = 12, lm=None, lm_weight: float = 0.0,
+                more_views=()) -> List[Hypothesis]:
     """With `ctc_weight` > 0 (joint decoding), a hypothesis is ranked by (1 - w) log p_decoder + w log p_CTC, the
     CTC head's prefix score, over each hypothesis' `ctc_candidates` likeliest next tokens by the decoder. With an
     n-gram model `lm` (ocr.charlm) and `lm_weight` > 0, lm_weight x its log p is added to the ranking (shallow
-    fusion); a token's reported log p stays the decoder's."""
+    fusion); a token's reported log p stays the decoder's. `more_views`: (images, widths) of the same lines,
+    preprocessed otherwise, read together with them (`Views`); lengths are limited by the first view's widths."""
     if not 0.0 <= ctc_weight < 1.0:
         raise ValueError(f"ctc_weight must be in [0, 1), got {ctc_weight}")
     if lm_weight and lm is None:
         raise ValueError("lm_weight > 0 needs a language model (lm)")
     K, device = beams, images.device
-    memory, mask = model.encode(images, widths)
     B = images.shape[0]
     limits = length_limits(widths, model.height, max_length or model.decoder.cfg.max_length)
-    state = model.decoder.start(memory, mask, beams=K, length=max(limits) + 1)
-    ctc = CTCPrefixScorer(*ctc_logprobs(model, memory, mask), K) if ctc_weight > 0 else None
+    views = Views(model, [(images, widths), *more_views], K, max(limits) + 1, ctc=ctc_weight > 0)
     finished = [[] for _ in range(B)]  # per image: Hypothesis list
     active = torch.arange(B)
     scores = torch.zeros(B, K, device=device)  # what ranks the hypotheses
@@ -101,17 +140,16 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
     tokens = torch.full((B * K,), BOS, dtype=torch.long, device=device)
     for step in range(max(limits)):
         Ba = len(active)
-        logp = next_logprobs(model, tokens, state, min_length)  # (Ba * K, V)
+        logp = views.next_logprobs(tokens, min_length)  # (Ba * K, V)
         lm_lp = 0.0
         if lm_weight:  # (Ba * K, V), weighted
             lm_lp = lm.next_logprobs(history.reshape(Ba * K, history.shape[2]).tolist()).to(device) * lm_weight
-        if ctc is None:  # every token of the vocabulary is a candidate
+        if not views.ctc:  # every token of the vocabulary is a candidate
             lp, token_of = logp, None
             candidates = (scores.view(-1, 1) + logp + lm_lp).view(Ba, K, -1)
         else:
             lp, token_of = logp.topk(min(ctc_candidates, logp.shape[-1]), dim=1)  # (Ba * K, C)
-            psi, ctc_frames = ctc.extend(token_of)
-            psi = torch.where(token_of == EOS, ctc.full()[:, None], psi)
+            psi, ctc_frames = views.ctc_extend(token_of)
             candidates = (1 - ctc_weight) * (decoder_scores.view(-1, 1) + lp) + ctc_weight * psi
             if lm_weight:
                 lm_lp = lm_lp.gather(1, token_of)
@@ -136,11 +174,11 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
         beam, token = top_beam.gather(1, order), top_token.gather(1, order)
         scores = top_scores.gather(1, order)
         decoder_scores = decoder_scores.gather(1, beam) + top_lp.gather(1, order)
-        if lm_weight and ctc is not None:  # (attention alone: `scores` carry the language model's votes)
+        if lm_weight and views.ctc:  # (attention alone: `scores` carry the language model's votes)
             top_lm = lm_lp.view(Ba, K, C)[rows, top_beam, top_choice]
             lm_scores = lm_scores.gather(1, beam) + top_lm.gather(1, order)
-        if ctc is not None:
-            ctc.advance(ctc_frames, beam, top_choice.gather(1, order), token)
+        if views.ctc:
+            views.ctc_advance(ctc_frames, beam, top_choice.gather(1, order), token)
         history = torch.cat([history.gather(1, beam[:, :, None].expand(-1, -1, history.shape[2])), token[:, :, None]], 2)
         history_lp = torch.cat([history_lp.gather(1, beam[:, :, None].expand(-1, -1, history_lp.shape[2])),
                                 top_lp.gather(1, order)[:, :, None]], 2)
@@ -169,11 +207,9 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
             keep = keep.to(device)
             scores, history, history_lp, beam = scores[keep], history[keep], history_lp[keep], beam[keep]
             decoder_scores, lm_scores = decoder_scores[keep], lm_scores[keep]
-            if ctc is not None:
-                ctc.select_images(keep)
             tokens = tokens.view(Ba, K)[keep].view(-1)
-            state.select_images(keep)
-        state.reorder_beams(beam)
+            views.select_images(keep)
+        views.reorder_beams(beam)
     return [max(hyps, key=lambda h: h.score) for hyps in finished]
 
 

@@ -73,7 +73,7 @@ def evaluate_command(args) -> int:
     normalise = partial(normalize, form=None if args.unicode == "none" else args.unicode, casefold=args.ignore_case,
                         collapse_whitespace=args.collapse_whitespace, remove_punctuation=args.ignore_punctuation,
                         mapping=mapping)
-    recognizer = load_recognizer(args.model, args.device, args.decoder, args.lm_weight)
+    recognizer = load_recognizer(args.model, args.device, args.decoder, args.lm_weight, args.views)
     samples, problems = read_samples(args)
     images, texts, names, problems = load_lines(samples, args.limit, problems)
     for p in problems:

@@ -30,10 +30,10 @@ def model_path(model: Optional[str]) -> Path:
 
 
 def load_recognizer(model=None, device: str = "auto", decoder: str = "auto",
-                    lm_weight: Optional[float] = None) -> Recognizer:
+                    lm_weight: Optional[float] = None, views: Optional[int] = None) -> Recognizer:
     if isinstance(model, Recognizer):
         return model
-    return Recognizer.load(model_path(model), device, decoder, lm_weight)
+    return Recognizer.load(model_path(model), device, decoder, lm_weight, views)
 
 
 def segment(page: PageImage, lines_from=None):

@@ -8,10 +8,12 @@ import torch
 from PIL import Image
 
 
-def line_to_tensor(image: Image.Image, height: int, width_multiple: int, max_width: int) -> torch.Tensor:
-    """PIL image of one text line -> float tensor (1, height, w), w a multiple of `width_multiple`, <= max_width."""
+def line_to_tensor(image: Image.Image, height: int, width_multiple: int, max_width: int,
+                   width_scale: float = 1.0) -> torch.Tensor:
+    """PIL image of one text line -> float tensor (1, height, w), w a multiple of `width_multiple`, <= max_width.
+    `width_scale` < 1 squeezes the line (a second view of it for test-time augmentation)."""
     gray = image.convert("L")
-    w = max(1, round(gray.width * height / max(gray.height, 1)))
+    w = max(1, round(gray.width * height / max(gray.height, 1) * width_scale))
     w = min(w, max_width)
     gray = gray.resize((w, height), Image.Resampling.BILINEAR)
     pixels = np.asarray(gray, dtype=np.float32)

@@ -30,7 +30,7 @@ def transcribe_command(args) -> int:
     if not args.output and args.formats != ["txt"]:
         raise VitocrError("--format other than txt needs -o/--output (a file or a folder).")
     files = expand_inputs(args.inputs)
-    recognizer = load_recognizer(args.model, args.device, args.decoder, args.lm_weight)
+    recognizer = load_recognizer(args.model, args.device, args.decoder, args.lm_weight, args.views)
     failed = 0
     with tqdm(desc="lines", unit="line", file=sys.stderr, disable=None) as bar:
         if args.layout == "line":

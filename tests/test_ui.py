@@ -100,7 +100,19 @@ def test_a_model_with_a_language_model_offers_to_read_without_it(model_folder, t
     at.sidebar.checkbox(key="language_model").uncheck()
     at.run()
     assert not at.exception
-    assert at.session_state["transcription"].reading == read_with[:-1] + (False,)  # read again, without it
+    assert at.session_state["transcription"].reading == read_with[:3] + (False,) + read_with[4:]  # read again
+
+
+def test_reading_in_two_views_reads_the_page_again(app):
+    open_sample(app)
+    first = app.session_state["transcription"]
+    assert first.reading[-1] is None  # the model's own views
+    app.sidebar.select_slider(key="views").set_value(2)
+    app.run()
+    assert not app.exception
+    again = app.session_state["transcription"]
+    assert again.reading == first.reading[:-1] + (2,)
+    assert len(again.pages[0].page.lines) == len(first.pages[0].page.lines)  # the same lines, read otherwise
 
 
 def test_opening_the_sample_shows_one_text_box_per_line(app):

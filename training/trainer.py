@@ -88,7 +88,7 @@ def validate(model, tokenizer, images, texts, batch_size=64, decoder="auto") -> 
     """Greedy decoding of the validation lines: (ErrorCounts, predictions)."""
     model.eval()
     recognizer = Recognizer(model, tokenizer, device=str(next(model.parameters()).device), decoder=decoder,
-                            lm_weight=0.0)
+                            lm_weight=0.0, views=1)
     predictions = [r.text for r in recognizer.recognize(images, beams=1, batch_size=batch_size)]
     counts = ErrorCounts()
     for ref, hyp in zip(texts, predictions):

@@ -1,4 +1,4 @@
-"""The sidebar: which model, device, beam width, language model and review threshold; the model is loaded once per
+"""The sidebar: which model, device, beam width, views, language model and review threshold; the model is loaded once per
 process."""
 from dataclasses import dataclass
 from typing import Optional
@@ -9,7 +9,7 @@ import torch
 from ocr.charlm import FILE as LM_FILE
 from ocr.errors import VitocrError
 from ocr.pipeline import load_recognizer, model_path
-from ocr.recognizer import Recognizer
+from ocr.recognizer import VIEW_WIDTHS, Recognizer
 
 from .models import FOLDER_CHOICE, bundled_models, model_choices, preselected_model
 
@@ -24,16 +24,18 @@ class Settings:
     beams: Optional[int]  # None: the model's own
     threshold: float  # words below this confidence are highlighted
     language_model: bool = True  # read with the model's lm.json, if it has one
+    views: Optional[int] = None  # None: the model's own
 
     @property
     def reading(self) -> tuple:
         """What the text depends on: changing these means reading the pages again."""
-        return self.model, self.device, self.beams, self.language_model
+        return self.model, self.device, self.beams, self.language_model, self.views
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")  # a model is large: keep few in memory
-def cached_recognizer(folder: str, device: str, language_model: bool = True) -> Recognizer:
-    return load_recognizer(folder, device, lm_weight=None if language_model else 0.0)
+def cached_recognizer(folder: str, device: str, language_model: bool = True, views: Optional[int] = None
+                      ) -> Recognizer:
+    return load_recognizer(folder, device, lm_weight=None if language_model else 0.0, views=views)
 
 
 def has_language_model(model: str) -> bool:
@@ -66,13 +68,17 @@ def settings_sidebar() -> Settings:
         device = st.selectbox("Device", devices, index=len(devices) - 1, key="device")
         beams = st.select_slider("Beam width", [MODELS_OWN, *range(1, 9)], MODELS_OWN, key="beams",
                                  help="the model's own (the width measured best for it), or 1 (fastest) to 8")
+        views = st.select_slider("Views", [MODELS_OWN, *range(1, len(VIEW_WIDTHS) + 1)], MODELS_OWN, key="views",
+                                 help="read each line at 1 to 3 widths (100, 90, 80 %) and let them vote: slower, "
+                                      "fewer errors on handwriting")
         language_model = True
         if has_language_model(model):
             language_model = st.checkbox("Language model", True, key="language_model",
                                          help="the model's n-gram model of its training text (lm.json), used with 2 "
                                               "or more beams; turn it off for text in another language")
         threshold = st.slider("Highlight words below confidence", 0.0, 1.0, 0.8, 0.05, key="threshold")
-    return Settings(model, device, None if beams == MODELS_OWN else beams, threshold, language_model)
+    return Settings(model, device, None if beams == MODELS_OWN else beams, threshold, language_model,
+                    None if views == MODELS_OWN else views)
 
 
 def load_model(settings: Settings) -> Optional[Recognizer]:
@@ -81,7 +87,8 @@ def load_model(settings: Settings) -> Optional[Recognizer]:
         st.warning("Choose a model in the sidebar to read pages.")
         return None
     try:
-        return cached_recognizer(str(model_path(settings.model)), settings.device, settings.language_model)
+        return cached_recognizer(str(model_path(settings.model)), settings.device, settings.language_model,
+                                 settings.views)
     except VitocrError as e:
         st.error(str(e))
         return None
