@@ -44,9 +44,9 @@ def add_decoder_arguments(p):
                    help="how much beam search listens to the model's language model (lm.json, from `vitocr lm`); "
                         "0 turns it off (default: the model's own, `lm_weight` in its config.json)")
     p.add_argument("--views", type=int_range(1, 3), default=None,
-                   help="read each line at 1 to 3 widths (100, 90, 80 %%) at once, the search averaging their votes: "
-                        "slower (2 views: 1.8x the time), fewer errors on handwriting (default: the model's own, "
-                        "`views` in its config.json)")
+                   help="read 1 to 3 copies of each line at once, as it is, zoomed out (in paper a fifth of its "
+                        "height above and below) and squeezed (90 %% of its width), the search averaging their votes: "
+                        "slower, fewer errors on handwriting (default: the model's own, `views` in its config.json)")
 
 
 def add_transcribe(sub):

@@ -20,7 +20,7 @@ class ModelConfig:
     joint_weight: float = 0.5  # the CTC head's share of a hypothesis' score in joint decoding
     lm_weight: float = 0.0  # the share of lm.json's votes (an n-gram model of the text) in beam search; 0: none
     beams: int = 4  # the beam width it reads with unless told otherwise: measured per model (1 = greedy)
-    views: int = 1  # widths each line is read at, their votes averaged (ocr.recognizer.VIEW_WIDTHS): measured per model
+    views: int = 1  # copies of each line read at once, their votes averaged (ocr.recognizer.VIEWS): measured per model
     min_confidence: float = 0.0  # page reading drops a found line read less surely: a photo's texture, not text
     format_version: int = 1
     metadata: dict = field(default_factory=dict)  # free-form: training recipe, data, metrics

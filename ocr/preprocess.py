@@ -9,18 +9,21 @@ from PIL import Image
 
 
 def line_to_tensor(image: Image.Image, height: int, width_multiple: int, max_width: int,
-                   width_scale: float = 1.0) -> torch.Tensor:
+                   width_scale: float = 1.0, margin: float = 0.0) -> torch.Tensor:
     """PIL image of one text line -> float tensor (1, height, w), w a multiple of `width_multiple`, <= max_width.
-    `width_scale` < 1 squeezes the line (a second view of it for test-time augmentation)."""
+    Other views of the line, for test-time augmentation: `width_scale` < 1 squeezes it; `margin` > 0 shrinks it
+    between bands of paper that share of its height, above and below (zoomed out)."""
     gray = image.convert("L")
-    w = max(1, round(gray.width * height / max(gray.height, 1) * width_scale))
+    inner = max(1, round(height / (1 + 2 * margin)))
+    w = max(1, round(gray.width * inner / max(gray.height, 1) * width_scale))
     w = min(w, max_width)
-    gray = gray.resize((w, height), Image.Resampling.BILINEAR)
+    gray = gray.resize((w, inner), Image.Resampling.BILINEAR)
     pixels = np.asarray(gray, dtype=np.float32)
     background = np.percentile(pixels, 90)  # most of a line is paper
     ink = np.clip((background - pixels) / max(background, 32.0), 0.0, 1.0)
     padded = np.zeros((height, min(-(-w // width_multiple) * width_multiple, max_width)), dtype=np.float32)
-    padded[:, :w] = ink[:, : padded.shape[1]]
+    top = (height - inner) // 2
+    padded[top:top + inner, :w] = ink[:, : padded.shape[1]]
     return torch.from_numpy(padded)[None]
 
 

@@ -34,9 +34,9 @@ DECODERS = ("auto", "attention", "ctc", "joint")
 # A line whose darkest pixel is this close to its paper (ink scale 0-1) holds no text: a blank or uniform image, which
 # a decoder would otherwise read as some letter. The faintest of 400 real handwritten lines reaches 0.25.
 BLANK_INK = 0.1
-# The widths a line is read at with `views` > 1, first to last: squeezed copies of it, whose readings the search
-# averages. Chosen on 150 held-out handwritten lines: 1, 2, 3 views 16.00, 15.22, 14.99 % CER (`handwritten` MODEL.md).
-VIEW_WIDTHS = (1.0, 0.9, 0.8)
+# How a line is seen with `views` > 1, first to last (line_to_tensor's settings): the readings of these copies make
+# different mistakes, and the search averages them. Chosen on 150 held-out handwritten lines (`handwritten` MODEL.md).
+VIEWS = (("as is", {}), ("zoomed out", {"margin": 0.2}), ("squeezed", {"width_scale": 0.9}))
 
 
 class Recognizer:
@@ -45,8 +45,8 @@ class Recognizer:
     config.json names (`decoding`). With a language model `lm` and `lm_weight` > 0 (default: config.json's), beam
     search of 2 or more beams also ranks by the language model: at 1 beam it has no alternatives to weigh, and made
     every reader worse where measured (MODEL.md of `handwritten`); greedy, 1-beam and CTC reading never use it.
-    `views` (default: config.json's): the decoder and joint readers read each line at that many of VIEW_WIDTHS at
-    once, the search averaging their votes (test-time augmentation: slower, fewer errors on handwriting)."""
+    `views` (default: config.json's): the decoder and joint readers read each line as that many of VIEWS at once,
+    the search averaging their votes (test-time augmentation: slower, fewer errors on handwriting)."""
 
     def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto", lm: Optional[NgramLM] = None,
                  lm_weight: Optional[float] = None, views: Optional[int] = None):
@@ -65,8 +65,8 @@ class Recognizer:
             raise VitocrError(f"a language model weight of {self.lm_weight} needs the model folder's {LM_FILE}, and "
                               "there is none; build one with `vitocr lm`, or use --lm-weight 0.")
         self.views = views or model.config.views
-        if not 1 <= self.views <= len(VIEW_WIDTHS):
-            raise VitocrError(f"a line can be read in 1 to {len(VIEW_WIDTHS)} views, not {self.views}.")
+        if not 1 <= self.views <= len(VIEWS):
+            raise VitocrError(f"a line can be read in 1 to {len(VIEWS)} views, not {self.views}.")
         if self.decoder == "ctc":  # the model's own views are for its other readers
             if views and views > 1:
                 raise VitocrError(f"{views} views need the attention or joint decoder, the CTC head reads one; use "
@@ -90,9 +90,9 @@ class Recognizer:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
 
-    def prepare(self, image: Image.Image, width_scale: float = 1.0) -> torch.Tensor:
+    def prepare(self, image: Image.Image, **view) -> torch.Tensor:
         enc = self.model.encoder
-        return line_to_tensor(image, enc.height, enc.width_multiple, enc.max_width, width_scale)
+        return line_to_tensor(image, enc.height, enc.width_multiple, enc.max_width, **view)
 
     def recognize(self, images: Sequence[Image.Image], beams: Optional[int] = None, batch_size: int = 16,
                   length_penalty: float = 1.0, progress: Optional[Callable[[int], None]] = None) -> List[LineResult]:
@@ -107,14 +107,14 @@ class Recognizer:
         results: List[Optional[LineResult]] = [LineResult("", 1.0) if float(t.amax()) < BLANK_INK else None
                                                for t in tensors]
         order = sorted((i for i, r in enumerate(results) if r is None), key=lambda i: tensors[i].shape[-1])
-        squeezed = {i: [self.prepare(images[i], w) for w in VIEW_WIDTHS[1:self.views]] for i in order}
+        other_views = {i: [self.prepare(images[i], **view) for _, view in VIEWS[1:self.views]] for i in order}
         if progress and len(order) < len(results):  # blank lines are read too, without the model
             progress(len(results) - len(order))
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             batch, widths = collate_lines([tensors[i] for i in chunk])
             batch, widths = batch.to(self.device), widths.to(self.device)
-            more = [tuple(t.to(self.device) for t in collate_lines([squeezed[i][v] for i in chunk]))
+            more = [tuple(t.to(self.device) for t in collate_lines([other_views[i][v] for i in chunk]))
                     for v in range(self.views - 1)]
             with self.autocast():
                 if self.decoder == "ctc":
@@ -140,15 +140,14 @@ class Recognizer:
 
     def reading(self, beams: Optional[int] = None) -> str:
         """How `recognize(beams=...)` reads, in words, for reports: "joint (decoder + CTC head), 2 beams, language
-        model x 0.3, 2 views (widths 1, 0.9)"."""
+        model x 0.3, 2 views (as is, zoomed out)"."""
         beams = self.model.config.beams if beams is None else beams
         if self.decoder == "ctc":
             return "CTC head, best path"
         name = "joint (decoder + CTC head)" if self.decoder == "joint" else "decoder"
         width = f"{beams} beams" if beams > 1 else "1 beam" if self.decoder == "joint" else "greedy"
         lm = f", language model x {self.lm_weight_at(beams):g}" if self.lm_weight_at(beams) else ""
-        widths = ", ".join(f"{w:g}" for w in VIEW_WIDTHS[:self.views])
-        seen = f", {self.views} views (widths {widths})" if self.views > 1 else ""
+        seen = f", {self.views} views ({', '.join(name for name, _ in VIEWS[:self.views])})" if self.views > 1 else ""
         return f"{name}, {width}{lm}{seen}"
 
     def to_result(self, hyp) -> LineResult:

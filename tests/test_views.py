@@ -8,7 +8,7 @@ from ocr.decoding import beam_search
 from ocr.errors import VitocrError
 from ocr.model import ModelConfig
 from ocr.preprocess import collate_lines
-from ocr.recognizer import VIEW_WIDTHS, Recognizer
+from ocr.recognizer import VIEWS, Recognizer
 
 from test_decoding import images_and_widths, rescore
 from test_joint_decoding import ctc_model
@@ -68,21 +68,34 @@ def test_the_recognizer_reads_its_models_views_at_the_view_widths(tokenizer):
     recognizer = Recognizer(model, tokenizer, "cpu")
     line = Image.effect_noise((160, 32), 60).convert("L")
     result = recognizer.recognize([line], beams=2)[0]
-    first, second = recognizer.prepare(line), recognizer.prepare(line, VIEW_WIDTHS[1])
-    assert second.shape[-1] < first.shape[-1]
+    first, second = recognizer.prepare(line), recognizer.prepare(line, **VIEWS[1][1])
+    assert second.shape[-1] < first.shape[-1] and second.shape[-2] == first.shape[-2]
     expected = beam_search(model, first[None], torch.tensor([first.shape[-1]]), beams=2, ctc_weight=0.5,
                            more_views=[(second[None], torch.tensor([second.shape[-1]]))])[0]
     assert result.text == tokenizer.decode(expected.ids)
-    assert recognizer.reading(2) == "joint (decoder + CTC head), 2 beams, 2 views (widths 1, 0.9)"
+    assert recognizer.reading(2) == "joint (decoder + CTC head), 2 beams, 2 views (as is, zoomed out)"
     assert Recognizer(model, tokenizer, "cpu", views=1).reading(2) == "joint (decoder + CTC head), 2 beams"
 
 
 def test_views_need_a_reader_that_searches_and_a_known_count(tokenizer):
     model = ctc_model(tokenizer)
-    with pytest.raises(VitocrError, match=f"1 to {len(VIEW_WIDTHS)} views, not 4"):
+    with pytest.raises(VitocrError, match=f"1 to {len(VIEWS)} views, not 4"):
         Recognizer(model, tokenizer, "cpu", views=4)
     with pytest.raises(VitocrError, match="2 views need the attention or joint decoder"):
         Recognizer(model, tokenizer, "cpu", decoder="ctc", views=2)
     model.config.views = 3  # the model's own views: its CTC reader still reads (one view)
     assert Recognizer(model, tokenizer, "cpu", decoder="ctc").views == 1
     assert Recognizer(model, tokenizer, "cpu", decoder="attention").views == 3
+
+
+def test_a_zoomed_out_view_is_the_line_at_a_smaller_height_between_bands_of_paper():
+    from ocr.preprocess import line_to_tensor
+
+    line = Image.effect_noise((150, 30), 80).convert("L")
+    zoomed = line_to_tensor(line, 48, 8, 1024, margin=0.2)  # inner height 48 / 1.4 = 34 rows, from row 7
+    small = line_to_tensor(line, 34, 1, 1024)  # the same line preprocessed at that height: 170 columns
+    assert zoomed.shape == (1, 48, 176) and small.shape == (1, 34, 170)
+    assert torch.equal(zoomed[:, 7:41, :170], small)
+    assert not zoomed[:, :7].any() and not zoomed[:, 41:].any() and not zoomed[:, :, 170:].any()
+    squeezed = line_to_tensor(line, 48, 8, 1024, width_scale=0.9)  # 240 columns * 0.9 = 216
+    assert squeezed.shape == (1, 48, 216) and squeezed[0, :, :216].any(0).float().mean() > 0.9

@@ -9,7 +9,7 @@ import torch
 from ocr.charlm import FILE as LM_FILE
 from ocr.errors import VitocrError
 from ocr.pipeline import load_recognizer, model_path
-from ocr.recognizer import VIEW_WIDTHS, Recognizer
+from ocr.recognizer import VIEWS, Recognizer
 
 from .models import FOLDER_CHOICE, bundled_models, model_choices, preselected_model
 
@@ -68,9 +68,9 @@ def settings_sidebar() -> Settings:
         device = st.selectbox("Device", devices, index=len(devices) - 1, key="device")
         beams = st.select_slider("Beam width", [MODELS_OWN, *range(1, 9)], MODELS_OWN, key="beams",
                                  help="the model's own (the width measured best for it), or 1 (fastest) to 8")
-        views = st.select_slider("Views", [MODELS_OWN, *range(1, len(VIEW_WIDTHS) + 1)], MODELS_OWN, key="views",
-                                 help="read each line at 1 to 3 widths (100, 90, 80 %) and let them vote: slower, "
-                                      "fewer errors on handwriting")
+        views = st.select_slider("Views", [MODELS_OWN, *range(1, len(VIEWS) + 1)], MODELS_OWN, key="views",
+                                 help="read each line as it is, zoomed out, squeezed (1 to 3 of these), and let "
+                                      "them vote: slower, fewer errors on handwriting")
         language_model = True
         if has_language_model(model):
             language_model = st.checkbox("Language model", True, key="language_model",
