@@ -1,5 +1,5 @@
-"""The GPU path: beam 1 == greedy == the CPU on CUDA, joint decoding with a language model, autocast decoding,
-mixed-precision training, CPU == GPU reading.
+"""The GPU path: beam 1 == greedy == the CPU on CUDA, joint decoding with a language model or in two views,
+autocast decoding, mixed-precision training, CPU == GPU reading.
 
 Skipped where no CUDA device is present (CI); run on a GPU machine with `pytest tests/test_cuda.py
 tests/test_decoding.py` (the KV-cache equivalence runs there on both devices).
@@ -61,6 +61,20 @@ def test_joint_beam_search_with_a_language_model_reads_on_cuda_as_on_the_cpu(tok
     on_cpu = beam_search(cpu_model, cpu_images, cpu_widths, **settings)
     model, images, widths = on_cuda(cpu_model, [256, 160, 96])
     assert [h.ids for h in beam_search(model, images, widths, **settings)] == [h.ids for h in on_cpu]
+
+
+def test_joint_beam_search_in_two_views_reads_on_cuda_as_on_the_cpu(tokenizer):
+    from test_joint_decoding import ctc_model
+    from test_views import squeezed
+
+    cpu_model = ctc_model(tokenizer)
+    images, widths = images_and_widths([256, 160, 96])
+    view = squeezed(images, widths)
+    settings = dict(beams=3, max_length=16, ctc_weight=0.5)
+    on_cpu = beam_search(cpu_model, images, widths, more_views=[view], **settings)
+    model = cpu_model.cuda()
+    on_gpu = beam_search(model, images.cuda(), widths.cuda(), more_views=[tuple(t.cuda() for t in view)], **settings)
+    assert [h.ids for h in on_gpu] == [h.ids for h in on_cpu]
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
