@@ -147,7 +147,7 @@ class Recognizer:
         name = "joint (decoder + CTC head)" if self.decoder == "joint" else "decoder"
         width = f"{beams} beams" if beams > 1 else "1 beam" if self.decoder == "joint" else "greedy"
         lm = f", language model x {self.lm_weight_at(beams):g}" if self.lm_weight_at(beams) else ""
-        seen = f", {self.views} views ({', '.join(name for name, _ in VIEWS[:self.views])})" if self.views > 1 else ""
+        seen = f", {self.views} views ({', '.join(label for label, _ in VIEWS[:self.views])})" if self.views > 1 else ""
         return f"{name}, {width}{lm}{seen}"
 
     def to_result(self, hyp) -> LineResult:

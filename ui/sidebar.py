@@ -1,5 +1,5 @@
-"""The sidebar: which model, device, beam width, views, language model and review threshold; the model is loaded once per
-process."""
+"""The sidebar: which model, device, beam width, views, language model and review threshold; the model is loaded
+once per process."""
 from dataclasses import dataclass
 from typing import Optional
 
