@@ -24,7 +24,7 @@ from training.setup import held_out_lines  # noqa: E402
 
 
 def settings(text: str):
-    """"4x1,8x2" -> [(4, 1), (8, 2)]: beams x views."""
+    """Beams x views, comma-separated: "4x1,8x2" -> [(4, 1), (8, 2)]."""
     return [tuple(int(n) for n in s.split("x")) for s in text.split(",") if s.strip()]
 
 

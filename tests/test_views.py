@@ -1,4 +1,4 @@
-"""Reading a line through several views (the same line at other widths): the search averages their votes."""
+"""Reading a line through several views (copies of it, zoomed out or squeezed): the search averages their votes."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -59,7 +59,7 @@ def test_a_line_read_in_two_views_alone_equals_it_batched_with_wider_lines(token
         assert alone.score == pytest.approx(hyp.score, rel=1e-4, abs=1e-4)
 
 
-def test_the_recognizer_reads_its_models_views_at_the_view_widths(tokenizer):
+def test_the_recognizer_reads_its_models_views(tokenizer):
     model = ctc_model(tokenizer)
     model.config.decoding, model.config.views = "joint", 2
     model.decoder.cfg.max_length = 16
@@ -97,5 +97,5 @@ def test_a_zoomed_out_view_is_the_line_at_a_smaller_height_between_bands_of_pape
     assert zoomed.shape == (1, 48, 176) and small.shape == (1, 34, 170)
     assert torch.equal(zoomed[:, 7:41, :170], small)
     assert not zoomed[:, :7].any() and not zoomed[:, 41:].any() and not zoomed[:, :, 170:].any()
-    squeezed = line_to_tensor(line, 48, 8, 1024, width_scale=0.9)  # 240 columns * 0.9 = 216
-    assert squeezed.shape == (1, 48, 216) and squeezed[0, :, :216].any(0).float().mean() > 0.9
+    narrow = line_to_tensor(line, 48, 8, 1024, width_scale=0.9)  # 240 columns * 0.9 = 216
+    assert narrow.shape == (1, 48, 216) and narrow[0, :, :216].any(0).float().mean() > 0.9
