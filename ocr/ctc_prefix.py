@@ -50,36 +50,42 @@ class CTCPrefixScorer:
         return torch.logaddexp(self.r[-1, :, 0], self.r[-1, :, 1])
 
     def extend(self, candidates):
-        """Prefix scores psi(g + c) of each hypothesis g and candidate token c: candidates (N, C) -> (N, C), and the
-        per-frame state of each extension (T, N, C, 2), for `advance`."""
+        """Prefix scores psi(g + c) of each hypothesis g and candidate token c: candidates (N, C) -> (N, C), and what
+        `advance` needs to carry on the extensions beam search keeps. psi sums over the frame where c is first read,
+        so it needs no per-frame state; that (the scan below) is computed in `advance` for the kept K per image only,
+        not for all C candidates of every hypothesis."""
         (T, B, _), (N, C) = self.x.shape, candidates.shape
         xs = self.x.gather(2, candidates.view(1, B, -1).expand(T, B, -1)).view(T, N, C)  # an image's frames
-        xb = self.x[:, :, BLANK, None].repeat_interleave(self.beams, dim=1)  # (T, N, 1)
         total = torch.logaddexp(self.r[:, :, 0], self.r[:, :, 1])
         # a repeated label needs a blank between its two copies
         phi = torch.where(candidates[None] == self.last[None, :, None], self.r[:, :, 1, None], total[:, :, None])
-        r = torch.full((T, N, C, 2), float("-inf"), device=xs.device)
-        if self.length == 0:
-            r[0, :, :, 0] = xs[0]
+        # r_n(t) of g + c at the first frame it can end on (start - 1): -inf unless g is empty
+        before = xs[0] if self.length == 0 else torch.full_like(xs[0], float("-inf"))
         start = max(self.length, 1)  # a prefix of L labels cannot end before frame L - 1
-        before = r[min(start, T) - 1, :, :, 0]  # -inf unless the prefix is one label long
         if start >= T:  # more labels than frames
-            return before.clone(), r
-        # r_n(t) = (r_n(t-1) + phi(t-1)) x(t) and r_b(t) = (r_n(t-1) + r_b(t-1)) x_blank(t), in probabilities, are
-        # running sums once divided by the running product of x: all frames at once instead of a loop over them
-        r_n = _scan(before, phi[start - 1:-1], xs[start:])
-        r_b = _scan(r[start - 1, :, :, 1], torch.cat([before[None], r_n[:-1]]), xb[start:])
-        r[start:, :, :, 0], r[start:, :, :, 1] = r_n, r_b
-        psi = torch.logaddexp(before, torch.logsumexp(phi[start - 1:-1] + xs[start:], 0))
-        return psi, r
+            return before.clone(), (xs, phi)
+        return torch.logaddexp(before, torch.logsumexp(phi[start - 1:-1] + xs[start:], 0)), (xs, phi)
 
-    def advance(self, r, beam, choice, tokens):
+    def advance(self, extended, beam, choice, tokens):
         """New beam j of image b continues old beam beam[b, j] with its candidate choice[b, j], token tokens[b, j]
-        (all (B, K))."""
+        (all (B, K)); `extended`: what `extend` returned with the scores."""
         B, K = beam.shape
+        T = self.x.shape[0]
         rows = (torch.arange(B, device=beam.device)[:, None] * K + beam).view(-1)
-        self.r = r[:, rows, choice.reshape(-1)]
-        self.last = tokens.reshape(-1)
+        xs, phi = (t[:, rows, choice.reshape(-1)] for t in extended)  # (T, B * K)
+        xb = self.x[:, :, BLANK].repeat_interleave(K, dim=1)  # (T, B * K): row n is image n // K
+        r = torch.full((T, B * K, 2), float("-inf"), device=xs.device)
+        if self.length == 0:
+            r[0, :, 0] = xs[0]
+        start = max(self.length, 1)
+        if start < T:
+            # r_n(t) = (r_n(t-1) + phi(t-1)) x(t) and r_b(t) = (r_n(t-1) + r_b(t-1)) x_blank(t), in probabilities,
+            # are running sums once divided by the running product of x: all frames at once, not a loop over them
+            before = r[start - 1, :, 0]
+            r_n = _scan(before, phi[start - 1:-1], xs[start:])
+            r[start:, :, 0] = r_n
+            r[start:, :, 1] = _scan(r[start - 1, :, 1], torch.cat([before[None], r_n[:-1]]), xb[start:])
+        self.r, self.last = r, tokens.reshape(-1)
         self.length += 1
 
     def select_images(self, index):

@@ -75,40 +75,57 @@ def greedy_search(model, images, widths, max_length: int = None, min_length: int
 class Views:
     """One batch of lines seen through one or more preprocessings (views: the same lines at other widths), read as
     one: each step averages the views' next-token log p, and their CTC prefix scores alike (test-time augmentation).
-    Each view has its own encoder pass, decoder cache and CTC state; one view is plain beam search."""
+    Each view has its own encoder pass; their lines are then stacked into one batch of the decoder and of the CTC
+    scorer (view v's copy of line i is row v * B + i), so V views cost one decoder step of V x the rows, not V
+    steps. One view is plain beam search."""
 
     def __init__(self, model, views, beams: int, length: int, ctc: bool):
-        self.model, self.states, self.ctc = model, [], []
-        for images, widths in views:
-            memory, mask = model.encode(images, widths)
-            self.states.append(model.decoder.start(memory, mask, beams=beams, length=length))
-            if ctc:
-                self.ctc.append(CTCPrefixScorer(*ctc_logprobs(model, memory, mask), beams))
+        self.model, self.count, self.images = model, len(views), views[0][0].shape[0]
+        encoded = [model.encode(images, widths) for images, widths in views]
+        memory, mask = _stack_padded([m for m, _ in encoded], [k for _, k in encoded])
+        self.state = model.decoder.start(memory, mask, beams=beams, length=length)
+        self.ctc = None
+        if ctc:
+            frames = [ctc_logprobs(model, m, k) for m, k in encoded]  # per view: a view's grid is its own
+            logp, _ = _stack_padded([lp for lp, _ in frames])  # frames past a line's length count as blanks
+            self.ctc = CTCPrefixScorer(logp, torch.cat([n for _, n in frames]), beams)
+
+    def _mean(self, x):  # (V * N, ...) -> (N, ...): the views' average
+        return x if self.count == 1 else x.view(self.count, -1, *x.shape[1:]).mean(0)
+
+    def _each(self, x):  # (N, ...) -> (V * N, ...): the same for every view
+        return x if self.count == 1 else x.repeat(self.count, *(1,) * (x.dim() - 1))
 
     def next_logprobs(self, tokens, min_length: int):
-        return _mean([next_logprobs(self.model, tokens, state, min_length) for state in self.states])
+        return self._mean(next_logprobs(self.model, self._each(tokens), self.state, min_length))
 
     def ctc_extend(self, candidates):
-        """Averaged prefix scores of `candidates` (N, C), [EOS] scored as the whole line; and each view's frames."""
-        extended = [scorer.extend(candidates) for scorer in self.ctc]
-        psi = [torch.where(candidates == EOS, scorer.full()[:, None], p) for scorer, (p, _) in zip(self.ctc, extended)]
-        return _mean(psi), [frames for _, frames in extended]
+        """Averaged prefix scores of `candidates` (N, C), [EOS] scored as the whole line; and what `ctc_advance`
+        needs (all views')."""
+        every = self._each(candidates)
+        psi, extended = self.ctc.extend(every)
+        return self._mean(torch.where(every == EOS, self.ctc.full()[:, None], psi)), extended
 
-    def ctc_advance(self, frames, beam, choice, token):
-        for scorer, f in zip(self.ctc, frames):
-            scorer.advance(f, beam, choice, token)
+    def ctc_advance(self, extended, beam, choice, token):
+        self.ctc.advance(extended, self._each(beam), self._each(choice), self._each(token))
 
     def select_images(self, index):
-        for part in self.states + self.ctc:
-            part.select_images(index)
+        every = torch.cat([index + v * self.images for v in range(self.count)])
+        self.images = len(index)
+        self.state.select_images(every)
+        if self.ctc:
+            self.ctc.select_images(every)
 
     def reorder_beams(self, beam):
-        for state in self.states:
-            state.reorder_beams(beam)
+        self.state.reorder_beams(self._each(beam))
 
 
-def _mean(tensors):
-    return tensors[0] if len(tensors) == 1 else torch.stack(tensors).mean(0)
+def _stack_padded(tensors, masks=None):
+    """Batches (B_v, N_v, ...) of different N_v -> one (sum B_v, max N_v, ...) padded with zeros, and their validity
+    masks (B_v, N_v) alike, padded with False."""
+    longest = max(t.shape[1] for t in tensors)
+    stacked = torch.cat([F.pad(t, (0, 0) * (t.dim() - 2) + (0, longest - t.shape[1])) for t in tensors])
+    return stacked, None if masks is None else torch.cat([F.pad(m, (0, longest - m.shape[1])) for m in masks])
 
 
 @torch.inference_mode()
@@ -144,12 +161,12 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
         lm_lp = 0.0
         if lm_weight:  # (Ba * K, V), weighted
             lm_lp = lm.next_logprobs(history.reshape(Ba * K, history.shape[2]).tolist()).to(device) * lm_weight
-        if not views.ctc:  # every token of the vocabulary is a candidate
+        if views.ctc is None:  # every token of the vocabulary is a candidate
             lp, token_of = logp, None
             candidates = (scores.view(-1, 1) + logp + lm_lp).view(Ba, K, -1)
         else:
             lp, token_of = logp.topk(min(ctc_candidates, logp.shape[-1]), dim=1)  # (Ba * K, C)
-            psi, ctc_frames = views.ctc_extend(token_of)
+            psi, ctc_extended = views.ctc_extend(token_of)
             candidates = (1 - ctc_weight) * (decoder_scores.view(-1, 1) + lp) + ctc_weight * psi
             if lm_weight:
                 lm_lp = lm_lp.gather(1, token_of)
@@ -174,11 +191,11 @@ def beam_search(model, images, widths, beams: int = 4, length_penalty: float = 1
         beam, token = top_beam.gather(1, order), top_token.gather(1, order)
         scores = top_scores.gather(1, order)
         decoder_scores = decoder_scores.gather(1, beam) + top_lp.gather(1, order)
-        if lm_weight and views.ctc:  # (attention alone: `scores` carry the language model's votes)
+        if lm_weight and views.ctc is not None:  # (attention alone: `scores` carry the language model's votes)
             top_lm = lm_lp.view(Ba, K, C)[rows, top_beam, top_choice]
             lm_scores = lm_scores.gather(1, beam) + top_lm.gather(1, order)
-        if views.ctc:
-            views.ctc_advance(ctc_frames, beam, top_choice.gather(1, order), token)
+        if views.ctc is not None:
+            views.ctc_advance(ctc_extended, beam, top_choice.gather(1, order), token)
         history = torch.cat([history.gather(1, beam[:, :, None].expand(-1, -1, history.shape[2])), token[:, :, None]], 2)
         history_lp = torch.cat([history_lp.gather(1, beam[:, :, None].expand(-1, -1, history_lp.shape[2])),
                                 top_lp.gather(1, order)[:, :, None]], 2)

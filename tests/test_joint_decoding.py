@@ -23,10 +23,10 @@ def follow(scorer, labellings, beams):
     N, psis = len(labellings), []
     for step in range(len(labellings[0])):
         chosen = torch.tensor([[lab[step]] for lab in labellings])  # (N, 1)
-        psi, r = scorer.extend(chosen)
+        psi, extended = scorer.extend(chosen)
         psis.append(psi[:, 0])
         keep = torch.arange(beams).repeat(N // beams).view(-1, beams)
-        scorer.advance(r, keep, torch.zeros_like(keep), chosen.view(-1, beams))
+        scorer.advance(extended, keep, torch.zeros_like(keep), chosen.view(-1, beams))
     return psis
 
 
@@ -82,12 +82,13 @@ def test_prefix_scores_over_all_frames_at_once_equal_the_frame_by_frame_recursio
     for step in range(6):
         candidates = torch.randint(1, 9, (6, 4), generator=g)
         candidates[:, 0] = scorer.last.clamp(min=1)  # a repeat of each hypothesis' last label
-        psi, r = scorer.extend(candidates)
+        psi, extended = scorer.extend(candidates)
         expected_psi, expected_r = extend_frame_by_frame(scorer, candidates)
         torch.testing.assert_close(psi, expected_psi, atol=1e-4, rtol=1e-5)
-        torch.testing.assert_close(r, expected_r, atol=1e-4, rtol=1e-5)  # -inf exactly where -inf
         beam, choice = torch.tensor([[1, 0]] * 3), torch.tensor([[step % 4, 0]] * 3)
-        scorer.advance(r, beam, choice, candidates.view(3, 2, 4)[torch.arange(3)[:, None], beam, choice])
+        scorer.advance(extended, beam, choice, candidates.view(3, 2, 4)[torch.arange(3)[:, None], beam, choice])
+        rows = (torch.arange(3)[:, None] * 2 + beam).view(-1)  # the kept extensions' frames
+        torch.testing.assert_close(scorer.r, expected_r[:, rows, choice.view(-1)], atol=1e-4, rtol=1e-5)  # -inf too
     assert torch.isinf(scorer.full()).any()  # the impossible case was met: a line of fewer frames than labels
 
 

@@ -22,15 +22,17 @@ def squeezed(images, widths, scale=0.75):
 
 
 @pytest.mark.parametrize("beams, ctc_weight", [(1, 0.0), (3, 0.0), (3, 0.5)])
-def test_a_view_read_twice_reads_exactly_as_the_view_once(tokenizer, beams, ctc_weight):
+def test_a_view_read_twice_reads_as_the_view_once(tokenizer, beams, ctc_weight):
     model = ctc_model(tokenizer)
     images, widths = images_and_widths([256, 96, 160])
     once = beam_search(model, images, widths, beams=beams, ctc_weight=ctc_weight, max_length=16)
     twice = beam_search(model, images, widths, beams=beams, ctc_weight=ctc_weight, max_length=16,
                         more_views=[(images.clone(), widths.clone())])
     assert [h.ids for h in twice] == [h.ids for h in once]
-    assert [h.token_logprobs for h in twice] == [h.token_logprobs for h in once]
-    assert [h.score for h in twice] == [h.score for h in once]
+    # the copies are rows of a batch twice as tall, whose matrix products may round the last bits otherwise
+    for a, b in zip(twice, once):
+        torch.testing.assert_close(torch.tensor(a.token_logprobs), torch.tensor(b.token_logprobs), rtol=1e-5, atol=1e-5)
+        assert a.score == pytest.approx(b.score, rel=1e-5, abs=1e-5)
 
 
 def test_a_hypothesis_log_p_is_the_mean_of_its_views_log_p(model):
