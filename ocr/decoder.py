@@ -74,10 +74,18 @@ class DecoderState:
     def select_images(self, index: torch.Tensor):
         """Keep images `index` (the others finished), with their beams and caches."""
         self.cross_kv = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.cross_kv]
-        self.self_kv = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.self_kv]
+        written = self.position * self.beams  # the columns after these are yet to be written: not worth a copy
+        self.self_kv = [tuple(_kept_rows(t, index, written) for t in kv) for kv in self.self_kv]
         self.ancestry = self.ancestry.index_select(0, index)
         if self.memory_mask is not None:
             self.memory_mask = self.memory_mask.index_select(0, index)
+
+
+def _kept_rows(cache, index, columns: int):
+    """Rows `index` of a (B, h, capacity, d) cache, a buffer of the same capacity, its first `columns` copied."""
+    kept = cache.new_empty((len(index), *cache.shape[1:]))
+    kept[:, :, :columns] = cache[:, :, :columns].index_select(0, index)
+    return kept
 
 
 class DecoderLayer(nn.Module):
