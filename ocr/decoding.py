@@ -113,7 +113,7 @@ class Views:
         every = torch.cat([index + v * self.images for v in range(self.count)])
         self.images = len(index)
         self.state.select_images(every)
-        if self.ctc:
+        if self.ctc is not None:
             self.ctc.select_images(every)
 
     def reorder_beams(self, beam):
