@@ -73,7 +73,7 @@ def greedy_search(model, images, widths, max_length: int = None, min_length: int
 
 
 class Views:
-    """One batch of lines seen through one or more preprocessings (views: the same lines at other widths), read as
+    """One batch of lines seen through one or more preprocessings (views: the same lines zoomed out or squeezed), read as
     one: each step averages the views' next-token log p, and their CTC prefix scores alike (test-time augmentation).
     Each view has its own encoder pass; their lines are then stacked into one batch of the decoder and of the CTC
     scorer (view v's copy of line i is row v * B + i), so V views cost one decoder step of V x the rows, not V
@@ -122,7 +122,9 @@ class Views:
 
 def _stack_padded(tensors, masks=None):
     """Batches (B_v, N_v, ...) of different N_v -> one (sum B_v, max N_v, ...) padded with zeros, and their validity
-    masks (B_v, N_v) alike, padded with False."""
+    masks (B_v, N_v) alike, padded with False. One batch (one view, the usual reading) is returned as it is."""
+    if len(tensors) == 1:
+        return tensors[0], None if masks is None else masks[0]
     longest = max(t.shape[1] for t in tensors)
     stacked = torch.cat([F.pad(t, (0, 0) * (t.dim() - 2) + (0, longest - t.shape[1])) for t in tensors])
     return stacked, None if masks is None else torch.cat([F.pad(m, (0, longest - m.shape[1])) for m in masks])
