@@ -39,6 +39,10 @@ class TrainConfig:
         "help": "share of synthetic print lines written as a classical edition's notes: line references, section "
                 "signs, old-style figures"})
     synthetic_val: int = field(default=0, metadata={"help": "synthetic validation lines (a separate seed)"})
+    recombined: int = field(default=0, metadata={
+        "help": "lines added to the training data that are other stretches of the training text, each word's "
+                "image cut from one of its real lines where the --init-from model's CTC head reads the spaces "
+                "(one writer's small set: new sentences in the same hand)"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of page groups held out when --val is empty"})
     group_pattern: Optional[str] = field(default=None, metadata={
         "help": "regular expression on each line's image path whose first group names its page, for manifests that "
@@ -98,7 +102,7 @@ class TrainConfig:
 RANGES = {
     "steps": (1, None, True), "batch_size": (1, None, True), "grad_accum": (1, None, True),
     "val_every": (1, None, True), "save_every": (1, None, True), "val_lines": (1, None, True),
-    "workers": (0, None, True), "synthetic": (0, None, True), "synthetic_val": (0, None, True),
+    "workers": (0, None, True), "synthetic": (0, None, True), "recombined": (0, None, True), "synthetic_val": (0, None, True),
     "synthetic_max_chars": (1, None, True), "train_lines": (0, None, True), "warmup": (0, None, True),
     "patience": (0, None, True), "height": (0, None, True), "max_width": (1, None, True), "max_length": (2, None, True),
     "decoder_dim": (1, None, True), "decoder_depth": (1, None, True), "decoder_heads": (1, None, True),

@@ -58,6 +58,8 @@ class LineDataset(torch.utils.data.Dataset):
     def width_hint(self, index) -> int:
         """Preprocessed width, from the image header only (or the text length for generated lines)."""
         source, i = self.locate(index)
+        if hasattr(source, "width_hint"):  # generated lines that know their width
+            return min(self.max_width, source.width_hint(i, self.height))
         if hasattr(source, "text"):  # generated lines: estimate from the text, do not render
             return min(self.max_width, int(self.height * 0.6 * len(source.text(i))))  # about a char per 0.6 H
         item = source[i]

@@ -109,6 +109,9 @@ def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
                                   max_chars=cfg.synthetic_max_chars, typographic=cfg.synthetic_typographic,
                                   commentary=cfg.synthetic_commentary)
             val_items += [held[i] for i in range(len(held))]
+    if cfg.recombined:
+        data.train.append(recombined_lines(cfg, train, log))
+        data.texts += [data.train[-1].text(i) for i in range(len(data.train[-1]))]
     if not data.texts:
         raise VitocrError("no training data: give --train PATH... and/or --synthetic N.")
     data.val_images = [image for image, _ in val_items]
@@ -118,6 +121,19 @@ def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
 
         data.augment = LineAugment(cfg.augment, cfg.augment_strength)
     return data
+
+
+def recombined_lines(cfg: TrainConfig, train, log=None):
+    """--recombined lines from the words of the real training lines, cut by the --init-from model (once a run)."""
+    from pathlib import Path
+
+    from .recombine import RecombinedLines, load_or_align
+
+    if not cfg.init_from or not train:
+        raise VitocrError("--recombined N cuts the words of real training lines with a model's CTC head: "
+                          "give --train data and --init-from a model trained with --ctc-weight.")
+    aligned = load_or_align(Path(cfg.output) / "words.json", model_path(cfg.init_from), train, log)
+    return RecombinedLines(aligned, cfg.recombined, seed=cfg.seed)
 
 
 def encoder_changes(cfg: TrainConfig, encoder: dict) -> dict:
