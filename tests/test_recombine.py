@@ -13,6 +13,7 @@ from training.config import TrainConfig
 from training.readers import LineSample
 from training import recombine
 from training.recombine import RecombinedLines, align_words, forced_path, word_cuts
+from training.setup import prepare_data, real_lines
 from training.trainer import train
 
 from conftest import tiny_model
@@ -119,6 +120,19 @@ def test_a_run_with_recombined_lines_cuts_the_words_once_and_trains(tmp_path, to
     (tmp_path / "run" / "words.json").write_text(json.dumps(words[:3]))  # resuming reads the cuts back
     train(TrainConfig(steps=3, resume=True, **common))
     assert len(json.loads((tmp_path / "run" / "words.json").read_text())) == 3
+
+
+def test_words_are_cut_from_training_lines_only_never_from_held_out_pages(tmp_path, tokenizer):
+    start = tiny_model(tokenizer, "hybrid_tiny", height=32)
+    start.add_ctc_head(2)
+    save_model(tmp_path / "start_model", start, tokenizer)
+    cfg = TrainConfig(train=[str(gt_folder(tmp_path / "d", WORDS))], init_from=str(tmp_path / "start_model"),
+                      recombined=8, val_fraction=0.3, ctc_weight=0.3, workers=0, output=str(tmp_path / "run"))
+    data = prepare_data(cfg)
+    held_out = {s.image for s in real_lines(cfg)[1]}
+    cut = {w["image"] for w in json.loads((tmp_path / "run" / "words.json").read_text())}
+    assert held_out and cut and not cut & held_out
+    assert all(word in " ".join(WORDS).split() for i in range(8) for word in data.train[-1].text(i).split())
 
 
 def test_recombined_lines_need_a_model_with_a_ctc_head(tmp_path, tokenizer):

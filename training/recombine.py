@@ -124,7 +124,9 @@ def load_or_align(path: Path, model_folder, samples, log=None) -> list:
     if log:
         log(f"cutting the words of {len(samples)} training lines with the CTC head of {model_folder}")
     aligned = align_words(model, tokenizer, samples)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if log:
+        log(f"{len(aligned)} of {len(samples)} lines cut into words (the others have more letters than frames, or "
+            "characters the model does not know)")
     write_atomic(path, json.dumps(aligned, ensure_ascii=False))
     return aligned
 
