@@ -115,11 +115,14 @@ def test_a_run_with_recombined_lines_cuts_the_words_once_and_trains(tmp_path, to
                   recombined=8, val_fraction=0, ctc_weight=0.3, batch_size=4, workers=0, warmup=1, val_every=1000,
                   output=str(tmp_path / "run"))
     train(TrainConfig(steps=2, **common))
-    words = json.loads((tmp_path / "run" / "words.json").read_text())
-    assert len(words) == len(WORDS) and all(w["words"] for w in words)
-    (tmp_path / "run" / "words.json").write_text(json.dumps(words[:3]))  # resuming reads the cuts back
+    cuts = tmp_path / "run" / "words.json"
+    words = json.loads(cuts.read_text())
+    assert len(words["lines"]) == len(WORDS) and all(w["words"] for w in words["lines"])
+    cuts.write_text(json.dumps({**words, "lines": words["lines"][:3]}))  # resuming reads the cuts back
     train(TrainConfig(steps=3, resume=True, **common))
-    assert len(json.loads((tmp_path / "run" / "words.json").read_text())) == 3
+    assert len(json.loads(cuts.read_text())["lines"]) == 3
+    train(TrainConfig(steps=1, **{**common, "train": [str(gt_folder(tmp_path / "e", WORDS[:5]))]}))
+    assert len(json.loads(cuts.read_text())["lines"]) == 5  # other lines in the same folder: cut again
 
 
 def test_words_are_cut_from_training_lines_only_never_from_held_out_pages(tmp_path, tokenizer):
@@ -130,7 +133,7 @@ def test_words_are_cut_from_training_lines_only_never_from_held_out_pages(tmp_pa
                       recombined=8, val_fraction=0.3, ctc_weight=0.3, workers=0, output=str(tmp_path / "run"))
     data = prepare_data(cfg)
     held_out = {s.image for s in real_lines(cfg)[1]}
-    cut = {w["image"] for w in json.loads((tmp_path / "run" / "words.json").read_text())}
+    cut = {w["image"] for w in json.loads((tmp_path / "run" / "words.json").read_text())["lines"]}
     assert held_out and cut and not cut & held_out
     assert all(word in " ".join(WORDS).split() for i in range(8) for word in data.train[-1].text(i).split())
 

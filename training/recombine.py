@@ -5,6 +5,7 @@ from seeing the same hand in sentences it has not seen. The words are cut where 
 line's transcription, puts the spaces (`align_words`); `RecombinedLines` writes a stretch of the training text with,
 for every word, the image of one of its occurrences, scaled to one height and set side by side.
 """
+import hashlib
 import json
 import random
 from collections import defaultdict
@@ -110,9 +111,14 @@ def align_words(model, tokenizer, samples: Sequence[LineSample], batch_size: int
 
 
 def load_or_align(path: Path, model_folder, samples, log=None) -> list:
-    """The word cuts of `samples`, cached in `path` (a run aligns once; --resume reads them back)."""
+    """The word cuts of `samples`, cached in `path` with what they were cut from (a run cuts once, --resume reads
+    them back; other lines or another model in the same folder are cut again)."""
+    source = hashlib.sha256(json.dumps([str(model_folder), [(s.image, s.crop, s.text) for s in samples]],
+                                       ensure_ascii=False).encode()).hexdigest()
     if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if cached.get("source") == source:
+            return cached["lines"]
     from ocr.checkpoint import load_model
 
     model, tokenizer = load_model(model_folder)
@@ -127,7 +133,7 @@ def load_or_align(path: Path, model_folder, samples, log=None) -> list:
     if log:
         log(f"{len(aligned)} of {len(samples)} lines cut into words (the others have more letters than frames, or "
             "characters the model does not know)")
-    write_atomic(path, json.dumps(aligned, ensure_ascii=False))
+    write_atomic(path, json.dumps({"source": source, "lines": aligned}, ensure_ascii=False))
     return aligned
 
 
