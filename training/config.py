@@ -102,8 +102,9 @@ class TrainConfig:
 RANGES = {
     "steps": (1, None, True), "batch_size": (1, None, True), "grad_accum": (1, None, True),
     "val_every": (1, None, True), "save_every": (1, None, True), "val_lines": (1, None, True),
-    "workers": (0, None, True), "synthetic": (0, None, True), "recombined": (0, None, True), "synthetic_val": (0, None, True),
-    "synthetic_max_chars": (1, None, True), "train_lines": (0, None, True), "warmup": (0, None, True),
+    "workers": (0, None, True), "synthetic": (0, None, True), "synthetic_val": (0, None, True),
+    "recombined": (0, None, True), "synthetic_max_chars": (1, None, True), "train_lines": (0, None, True),
+    "warmup": (0, None, True),
     "patience": (0, None, True), "height": (0, None, True), "max_width": (1, None, True), "max_length": (2, None, True),
     "decoder_dim": (1, None, True), "decoder_depth": (1, None, True), "decoder_heads": (1, None, True),
     "lr": (0, None, True), "min_lr_ratio": (0, 1, True), "weight_decay": (0, None, True),

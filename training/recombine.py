@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from ocr.atomic import write_atomic
+from ocr.decoding import ctc_logprobs
 from ocr.preprocess import collate_lines, line_to_tensor
 from ocr.tokenizer import PAD
 
@@ -89,9 +90,8 @@ def align_words(model, tokenizer, samples: Sequence[LineSample], batch_size: int
         batch = [samples[i] for i in order[start:start + batch_size]]
         images = [load_line(s) for s in batch]
         x, widths = collate_lines([line_to_tensor(im, H, multiple, max_width) for im in images])
-        logits, frames = model.ctc_columns(*model.encode(x, widths))
-        logp = logits.float().log_softmax(-1).numpy()
-        for i, s, image, lp, n in zip(order[start:start + batch_size], batch, images, logp, frames.tolist()):
+        logp, frames = ctc_logprobs(model, *model.encode(x, widths))
+        for i, s, image, lp, n in zip(order[start:start + batch_size], batch, images, logp.numpy(), frames.tolist()):
             ids = tokenizer.encode(s.text)
             if not ids or tokenizer.decode(ids) != s.text:
                 continue
@@ -161,7 +161,10 @@ class RecombinedLines:
         return [rng.choice(self.occurrences[w]) for w in words]
 
     def text(self, index: int) -> str:
-        return " ".join(self.lines[n]["words"][k][2] for n, k in self._plan(index))
+        return self._text(self._plan(index))
+
+    def _text(self, plan) -> str:
+        return " ".join(self.lines[n]["words"][k][2] for n, k in plan)
 
     def width_hint(self, index: int, height: int) -> int:
         """Width at `height` pixels, from the cuts alone (no image is loaded)."""
@@ -171,8 +174,8 @@ class RecombinedLines:
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} lines")
-        pieces = []
-        for n, k in self._plan(index):
+        plan, pieces = self._plan(index), []
+        for n, k in plan:
             x0, x1, _ = self.lines[n]["words"][k]
             image = self._line(n)
             word = np.asarray(image.crop((x0, 0, max(x1, x0 + 1), image.height)), dtype=np.float32)
@@ -185,7 +188,7 @@ class RecombinedLines:
         for p in pieces:
             canvas.paste(p, (x, 0))
             x += p.width
-        return canvas, self.text(index)
+        return canvas, self._text(plan)
 
     @lru_cache(maxsize=8192)  # a few hundred MB for a set of thousands of lines; decoding the files cost more
     def _line(self, n: int) -> Image.Image:

@@ -3,6 +3,7 @@ import math
 import random
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, List, Optional
 
 from ocr.checkpoint import load_model
@@ -110,8 +111,7 @@ def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
                                   commentary=cfg.synthetic_commentary)
             val_items += [held[i] for i in range(len(held))]
     if cfg.recombined:
-        data.train.append(recombined_lines(cfg, train, log))
-        data.texts += [data.train[-1].text(i) for i in range(len(data.train[-1]))]
+        data.train.append(recombined_lines(cfg, train, log))  # words of `train`: no new characters
     if not data.texts:
         raise VitocrError("no training data: give --train PATH... and/or --synthetic N.")
     data.val_images = [image for image, _ in val_items]
@@ -125,8 +125,6 @@ def prepare_data(cfg: TrainConfig, log=None) -> TrainingData:
 
 def recombined_lines(cfg: TrainConfig, train, log=None):
     """--recombined lines from the words of the real training lines, cut by the --init-from model (once a run)."""
-    from pathlib import Path
-
     from .recombine import RecombinedLines, load_or_align
 
     if not cfg.init_from or not train:
