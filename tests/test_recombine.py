@@ -1,6 +1,10 @@
 """Recombined lines: words cut where a CTC head reads the spaces, set side by side in other stretches of the text."""
 import itertools
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,3 +151,18 @@ def test_recombined_lines_need_a_model_with_a_ctc_head(tmp_path, tokenizer):
     cfg.init_from = str(tmp_path / "m")
     with pytest.raises(VitocrError, match="CTC head"):
         train(cfg)
+
+
+def test_two_processes_train_on_recombined_lines_cut_by_a_model_whose_ctc_head_they_leave_alone(tmp_path, tokenizer):
+    start = tiny_model(tokenizer, "hybrid_tiny", height=32)
+    start.add_ctc_head(2)
+    save_model(tmp_path / "start_model", start, tokenizer)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    run = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "ocr.cli", "train", "--train",
+                          str(gt_folder(tmp_path / "d", WORDS)), "--init-from", str(tmp_path / "start_model"),
+                          "--recombined", "8", "--val-fraction", "0", "--steps", "2", "--batch-size", "4",
+                          "--workers", "0", "--device", "cpu", "--output", str(tmp_path / "run")],
+                         capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "2 process(es)" in run.stdout
+    assert len(json.loads((tmp_path / "run" / "words.json").read_text())["lines"]) == len(WORDS)

@@ -152,11 +152,14 @@ def train(cfg: TrainConfig):
     out = Path(cfg.output)
     resume = cfg.resume and (out / "state" / "state.json").exists()
     seed_everything(cfg.seed)
-    data = prepare_data(cfg, log=print if main else None)
+    with accelerator.main_process_first():  # it cuts --recombined words into words.json; the others read them
+        data = prepare_data(cfg, log=print if main else None)
     model, tokenizer = build_model(cfg, data.texts, out / "state" if resume else None)
     set_trainable(model, cfg.freeze)
     if cfg.ctc_weight >= 1:
         model.decoder.requires_grad_(False)  # never run: frozen, so optimiser and DDP leave it alone
+    elif cfg.ctc_weight == 0 and model.ctc_head is not None:
+        model.ctc_head.requires_grad_(False)  # an --init-from model's head, kept as it is: DDP waits for no gradient
     teacher = load_teacher(cfg, model, tokenizer, accelerator.device) if cfg.teacher else None
     if main:
         out.mkdir(parents=True, exist_ok=True)
