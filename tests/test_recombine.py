@@ -98,6 +98,28 @@ def test_every_occurrence_of_a_word_can_draw_it(tmp_path):
     assert drawn == {(0, 1), (1, 1)}  # "y" of either line
 
 
+def test_bigram_lines_are_new_sentences_whose_every_word_pair_the_writer_wrote(tmp_path):
+    aligned = []
+    for n, text in enumerate(["a x b", "c x d"]):
+        striped_line([10, 10, 10]).save(tmp_path / f"{n}.png")
+        words = [[10 * i, 10 * i + 10, w] for i, w in enumerate(text.split())]
+        aligned.append({"image": str(tmp_path / f"{n}.png"), "crop": None, "polygon": None, "text": text,
+                        "group": "p", "height": 20, "words": words})
+    written = "a x b c x d"
+    pairs = {("a", "x"), ("x", "b"), ("b", "c"), ("c", "x"), ("x", "d")}  # the text runs on from line to line
+    stretches = RecombinedLines(aligned, count=200, seed=0)
+    assert all(stretches.text(i) in written for i in range(200))
+    walks = RecombinedLines(aligned, count=200, seed=0, order="bigrams")
+    texts = {walks.text(i) for i in range(200)}
+    for text in texts:
+        words = text.split()
+        assert len(words) <= 3 and set(zip(words, words[1:])) <= pairs, text
+    assert walks[0][1] == walks.text(0)
+    assert {"a x d", "c x b"} <= texts  # sentences the text does not hold
+    with pytest.raises(ValueError, match="unknown order 'bigram'.*text, bigrams"):
+        RecombinedLines(aligned, count=1, order="bigram")
+
+
 def test_align_words_cuts_every_word_of_each_line_in_order(tokenizer, monkeypatch):
     model = tiny_model(tokenizer, "hybrid_tiny", height=32).eval()
     model.add_ctc_head(2)

@@ -43,6 +43,9 @@ class TrainConfig:
         "help": "lines added to the training data that are other stretches of the training text, each word's "
                 "image cut from one of its real lines where the --init-from model's CTC head reads the spaces "
                 "(one writer's small set: new sentences in the same hand)"})
+    recombined_order: str = field(default="text", metadata={
+        "help": "the words of --recombined lines: text (stretches of the training text) or bigrams (each word "
+                "followed by a word that follows it somewhere in the text: new sentences)"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of page groups held out when --val is empty"})
     group_pattern: Optional[str] = field(default=None, metadata={
         "help": "regular expression on each line's image path whose first group names its page, for manifests that "
@@ -98,6 +101,7 @@ class TrainConfig:
     overfit_batch: bool = field(default=False, metadata={"help": "train on one batch only: a sanity check"})
 
 
+RECOMBINED_ORDERS = ("text", "bigrams")
 # (low, high, high included): the range of every numeric setting; None leaves that side open
 RANGES = {
     "steps": (1, None, True), "batch_size": (1, None, True), "grad_accum": (1, None, True),
@@ -115,7 +119,8 @@ RANGES = {
     "ema": (0, 1, False), "augment_strength": (0, None, True), "distill_alpha": (0, 1, True),
     "distill_temperature": (0, None, True),
 }
-CHOICES = {"precision": ("no", "fp16", "bf16"), "distill": ("soft", "hard"), "device": ("auto", "cpu")}
+CHOICES = {"precision": ("no", "fp16", "bf16"), "distill": ("soft", "hard"), "device": ("auto", "cpu"),
+           "recombined_order": RECOMBINED_ORDERS}
 
 
 def check_config(cfg: "TrainConfig"):

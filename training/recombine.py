@@ -22,6 +22,7 @@ from ocr.decoding import ctc_logprobs
 from ocr.preprocess import collate_lines, line_to_tensor
 from ocr.tokenizer import PAD
 
+from .config import RECOMBINED_ORDERS
 from .dataset import load_line
 from .readers import LineSample
 
@@ -138,17 +139,26 @@ def load_or_align(path: Path, model_folder, samples, log=None) -> list:
 
 
 class RecombinedLines:
-    """`count` (image, text) lines; item i depends only on (seed, i). Its text is a stretch of the aligned lines'
-    text, as many words as a random aligned line holds, starting at a random word; each word is drawn by one of
-    its occurrences at random, cut from its line, its paper brought to white, scaled to a common height."""
+    """`count` (image, text) lines; item i depends only on (seed, i). Its text holds as many words as a random
+    aligned line, from a random word of the aligned lines' text on: with order "text" the stretch of the text that
+    follows, with order "bigrams" a walk in which each word is followed by what follows one of its occurrences (new
+    sentences, every pair of words one the writer wrote). Each word is drawn by one of its occurrences at random,
+    cut from its line, its paper brought to white, scaled to a common height."""
 
-    def __init__(self, aligned: list, count: int, seed: int = 0, height: int = 96):
-        self.count, self.seed, self.height = count, seed, height
+    def __init__(self, aligned: list, count: int, seed: int = 0, height: int = 96, order: str = "text"):
+        if order not in RECOMBINED_ORDERS:
+            raise ValueError(f"unknown order {order!r} of recombined words: "
+                             f"choose one of {', '.join(RECOMBINED_ORDERS)}")
+        self.count, self.seed, self.height, self.order = count, seed, height, order
         self.lines = [a for a in aligned if a["words"]]
         self.stream = [(n, k) for n, a in enumerate(self.lines) for k in range(len(a["words"]))]
         self.occurrences: Dict[str, List[tuple]] = defaultdict(list)
-        for n, k in self.stream:
-            self.occurrences[self.lines[n]["words"][k][2]].append((n, k))
+        self.followers: Dict[str, List[int]] = defaultdict(list)  # stream positions that follow the word
+        for p, (n, k) in enumerate(self.stream):
+            word = self.lines[n]["words"][k][2]
+            self.occurrences[word].append((n, k))
+            if p + 1 < len(self.stream):
+                self.followers[word].append(p + 1)
 
     def __len__(self) -> int:
         return self.count if self.stream else 0
@@ -156,9 +166,19 @@ class RecombinedLines:
     def _plan(self, index: int) -> List[tuple]:
         rng = random.Random(f"{self.seed}:{index}")
         length = len(rng.choice(self.lines)["words"])
-        start = rng.randrange(len(self.stream))
-        words = [self.lines[n]["words"][k][2] for n, k in self.stream[start:start + length]]
-        return [rng.choice(self.occurrences[w]) for w in words]
+        position = rng.randrange(len(self.stream))
+        if self.order == "text":
+            positions = range(position, min(position + length, len(self.stream)))
+        else:
+            positions = [position]
+            while len(positions) < length and self.followers[self._word(position)]:
+                position = rng.choice(self.followers[self._word(position)])
+                positions.append(position)
+        return [rng.choice(self.occurrences[self._word(p)]) for p in positions]
+
+    def _word(self, position: int) -> str:
+        n, k = self.stream[position]
+        return self.lines[n]["words"][k][2]
 
     def text(self, index: int) -> str:
         return self._text(self._plan(index))

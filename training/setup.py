@@ -131,7 +131,7 @@ def recombined_lines(cfg: TrainConfig, train, log=None):
         raise VitocrError("--recombined N cuts the words of real training lines with a model's CTC head: "
                           "give --train data and --init-from a model trained with --ctc-weight.")
     aligned = load_or_align(Path(cfg.output) / "words.json", model_path(cfg.init_from), train, log)
-    return RecombinedLines(aligned, cfg.recombined, seed=cfg.seed)
+    return RecombinedLines(aligned, cfg.recombined, seed=cfg.seed, order=cfg.recombined_order)
 
 
 def encoder_changes(cfg: TrainConfig, encoder: dict) -> dict:
