@@ -6,11 +6,16 @@ Interpolated Kneser-Ney (Chen & Goodman, "An empirical study of smoothing techni
 the highest order counts n-grams, lower orders count the distinct tokens seen before them, one discount per order.
 Over the model's own token ids (characters, for the default tokenizer); a line starts with [BOS]s and ends with [EOS],
 so the model also knows how lines begin and end. Stored as JSON counts, never pickled.
+
+The text a model will read is usually scarce (a few thousand lines of one writer) and misses many of the words the
+next documents use; `MixedLM` reads several n-gram models as one, p = sum_i share_i p_i: the documents' own text with
+most of the share, a general model of the language with the rest.
 """
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple
+import math
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 import torch
 
@@ -57,31 +62,22 @@ class NgramLM:
         return cls(order, list(tokens), counts)
 
     def save(self, path) -> Path:
-        levels = [{" ".join(map(str, h)): [x for w, c in sorted(f.items()) for x in (w, c)] for h, f in level.items()}
-                  for level in self.counts]
-        data = {"format": FORMAT, "version": 1, "order": self.order, "tokens": self.tokens, "counts": levels}
+        data = {"format": FORMAT, "version": 1, "order": self.order, "tokens": self.tokens,
+                "counts": self._counts_json()}
         return write_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
+    def _counts_json(self):
+        return [{" ".join(map(str, h)): [x for w, c in sorted(f.items()) for x in (w, c)] for h, f in level.items()}
+                for level in self.counts]
+
     @classmethod
-    def load(cls, path, tokens: List[str] = None) -> "NgramLM":
-        """Read lm.json; with `tokens` (the model's vocabulary by id), check that it was built for them."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
-                raise ValueError(f"not a {FORMAT} file")
-            order = int(data["order"])
-            counts = [{tuple(map(int, h.split())): dict(zip(map(int, f[::2]), map(int, f[1::2]))) for h, f in
-                       level.items()} for level in data["counts"]]
-            if len(counts) != order or any(len(h) != k for k, level in enumerate(counts) for h in level):
-                raise ValueError("its counts do not match its order")
-            lm = cls(order, list(data["tokens"]), counts)
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
-            raise VitocrError(f"{path} is not a readable language model ({e}); rebuild it with `vitocr lm`.") from e
-        if tokens is not None and lm.tokens != list(tokens):
-            raise VitocrError(f"{path} was built for another tokenizer than the model's; rebuild it with `vitocr lm` "
-                              "for this model.")
-        return lm
+    def _from_json(cls, order, tokens, levels) -> "NgramLM":
+        order = int(order)
+        counts = [{tuple(map(int, h.split())): dict(zip(map(int, f[::2]), map(int, f[1::2]))) for h, f in
+                   level.items()} for level in levels]
+        if len(counts) != order or any(len(h) != k for k, level in enumerate(counts) for h in level):
+            raise ValueError("its counts do not match its order")
+        return cls(order, list(tokens), counts)
 
     @property
     def vocab_size(self) -> int:
@@ -89,18 +85,7 @@ class NgramLM:
 
     def next_logprobs(self, histories: Sequence[Sequence[int]]) -> torch.Tensor:
         """log p of every next token after each history (token ids generated so far, [BOS] excluded): (N, V)."""
-        n = self.order - 1
-        rows = []
-        for ids in histories:
-            ids = list(ids[len(ids) - n:]) if n else []
-            context = (BOS,) * (n - len(ids)) + tuple(ids)
-            logp = self._cache.get(context)
-            if logp is None:
-                if len(self._cache) >= CACHE_LIMIT:
-                    self._cache.clear()
-                logp = self._cache[context] = self._probabilities(context).log()
-            rows.append(logp)
-        return torch.stack(rows)
+        return _cached_rows(self._cache, self.order, histories, lambda context: self._probabilities(context).log())
 
     def _probabilities(self, context: Context) -> torch.Tensor:
         """p(w | context) for every token w, interpolated down to a uniform distribution over the tokens a line
@@ -132,9 +117,7 @@ class NgramLM:
         return self._fitted[context]
 
     def score(self, ids: Sequence[int]) -> float:
-        """log p of a whole line (token ids without [BOS]/[EOS]), its [EOS] included."""
-        ids = list(ids)
-        return sum(float(self.next_logprobs([ids[:i]])[0, t]) for i, t in enumerate(ids + [EOS]))
+        return _score(self, ids)
 
 
 def discount(level: Dict[Context, Dict[int, int]]) -> float:
@@ -142,3 +125,82 @@ def discount(level: Dict[Context, Dict[int, int]]) -> float:
     tally = Counter(c for following in level.values() for c in following.values() if c <= 2)
     n1, n2 = tally[1], tally[2]
     return n1 / (n1 + 2 * n2) if n1 and n2 else 0.5
+
+
+class MixedLM:
+    """n-gram models of one tokenizer read as one: p(w | h) = sum_i share_i p_i(w | h), the shares summing to 1."""
+
+    def __init__(self, parts: List[Tuple[float, NgramLM]]):
+        shares = [share for share, _ in parts]
+        if len(parts) < 2 or min(shares) <= 0 or abs(sum(shares) - 1) > 1e-6:
+            raise ValueError(f"a mixture needs two or more positive shares summing to 1, got {shares}")
+        if any(lm.tokens != parts[0][1].tokens for _, lm in parts):
+            raise ValueError("the models of a mixture must share one tokenizer")
+        self.parts, self.tokens = list(parts), parts[0][1].tokens
+        self.order = max(lm.order for _, lm in parts)
+        self._cache: Dict[Context, torch.Tensor] = {}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokens)
+
+    def next_logprobs(self, histories: Sequence[Sequence[int]]) -> torch.Tensor:
+        """log p of every next token after each history, as `NgramLM.next_logprobs`."""
+        def mixed(context):
+            rows = [lm.next_logprobs([context])[0] + math.log(share) for share, lm in self.parts]
+            return torch.logsumexp(torch.stack(rows), 0)
+        return _cached_rows(self._cache, self.order, histories, mixed)
+
+    def score(self, ids: Sequence[int]) -> float:
+        return _score(self, ids)
+
+    def save(self, path) -> Path:
+        data = {"format": FORMAT, "version": 2, "tokens": self.tokens,
+                "parts": [{"share": share, "order": lm.order, "counts": lm._counts_json()} for share, lm in self.parts]}
+        return write_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+LanguageModel = Union[NgramLM, MixedLM]
+
+
+def load_lm(path, tokens: List[str] = None) -> LanguageModel:
+    """Read lm.json (one n-gram model, or a mixture of several); with `tokens` (the model's vocabulary by id), check
+    that it was built for them."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} file")
+        if "parts" in data:
+            lm = MixedLM([(float(part["share"]), NgramLM._from_json(part["order"], data["tokens"], part["counts"]))
+                          for part in data["parts"]])
+        else:
+            lm = NgramLM._from_json(data["order"], data["tokens"], data["counts"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise VitocrError(f"{path} is not a readable language model ({e}); rebuild it with `vitocr lm`.") from e
+    if tokens is not None and lm.tokens != list(tokens):
+        raise VitocrError(f"{path} was built for another tokenizer than the model's; rebuild it with `vitocr lm` "
+                          "for this model.")
+    return lm
+
+
+def _cached_rows(cache: Dict[Context, torch.Tensor], order: int, histories, compute) -> torch.Tensor:
+    """Rows of `compute(context)` for each history's last order - 1 tokens ([BOS]-padded), cached by context."""
+    n = order - 1
+    rows = []
+    for ids in histories:
+        ids = list(ids[len(ids) - n:]) if n else []
+        context = (BOS,) * (n - len(ids)) + tuple(ids)
+        logp = cache.get(context)
+        if logp is None:
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            logp = cache[context] = compute(context)
+        rows.append(logp)
+    return torch.stack(rows)
+
+
+def _score(lm, ids: Sequence[int]) -> float:
+    """log p of a whole line (token ids without [BOS]/[EOS]), its [EOS] included."""
+    ids = list(ids)
+    return sum(float(lm.next_logprobs([ids[:i]])[0, t]) for i, t in enumerate(ids + [EOS]))

@@ -129,6 +129,11 @@ def add_lm(sub):
     p.add_argument("--weight", type=float, default=0.3,
                    help="its share in beam search, `lm_weight` in config.json (default: 0.3; change it later with "
                         "--lm-weight when reading)")
+    p.add_argument("--background", nargs="+", default=[], metavar="TEXT",
+                   help="general text to mix in, for the words your text lacks: `english` (English words by their "
+                        "frequency; needs the wordfreq package) and/or .txt files or line sets")
+    p.add_argument("--background-share", type=float, default=0.3,
+                   help="the background's part of the mixed probabilities (default: 0.3)")
     p.set_defaults(run=run_lm, more_paths="text")
 
 
@@ -139,7 +144,8 @@ def run_lm(args) -> int:
 
     if not args.text and not args.recipe:
         raise VitocrError("give the text to count: .txt files or transcribed line sets, or --recipe RECIPE.")
-    build_language_model(model_path(args.model), args.text, args.output, args.recipe, args.order, args.weight)
+    build_language_model(model_path(args.model), args.text, args.output, args.recipe, args.order, args.weight,
+                         args.background, args.background_share)
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import Callable, List, Optional, Sequence
 import torch
 from PIL import Image
 
-from .charlm import FILE as LM_FILE, NgramLM
+from .charlm import FILE as LM_FILE, LanguageModel, load_lm
 from .checkpoint import load_model
 from .decoding import beam_search, ctc_search, greedy_search
 from .errors import VitocrError
@@ -48,8 +48,8 @@ class Recognizer:
     `views` (default: config.json's): the decoder and joint readers read each line as that many of VIEWS at once,
     the search averaging their votes (test-time augmentation: slower, fewer errors on handwriting)."""
 
-    def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto", lm: Optional[NgramLM] = None,
-                 lm_weight: Optional[float] = None, views: Optional[int] = None):
+    def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto",
+                 lm: Optional[LanguageModel] = None, lm_weight: Optional[float] = None, views: Optional[int] = None):
         self.device = resolve_device(device)
         self.model, self.tokenizer = model.to(self.device).eval(), tokenizer
         if decoder not in DECODERS:
@@ -80,7 +80,7 @@ class Recognizer:
         model, tokenizer = load_model(folder)
         path = Path(folder) / LM_FILE
         weight = model.config.lm_weight if lm_weight is None else lm_weight
-        lm = NgramLM.load(path, tokenizer.tokens) if weight and path.is_file() else None
+        lm = load_lm(path, tokenizer.tokens) if weight and path.is_file() else None
         return cls(model, tokenizer, device, decoder, lm, lm_weight, views)
 
     def autocast(self):

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ocr import VitocrError, load_model, save_model
-from ocr.charlm import FILE, NgramLM
+from ocr.charlm import FILE, MixedLM, NgramLM, load_lm
 from ocr.cli import main
 from ocr.decoding import beam_search
 from ocr.recognizer import Recognizer
@@ -57,17 +57,34 @@ def test_every_context_gives_a_distribution_over_the_tokens_a_line_can_hold(toke
 def test_a_saved_language_model_reads_back_identically_and_only_for_its_tokenizer(tmp_path, tokenizer):
     lm = lm_of(tokenizer)
     lm.save(tmp_path / FILE)
-    loaded = NgramLM.load(tmp_path / FILE, tokenizer.tokens)
+    loaded = load_lm(tmp_path / FILE, tokenizer.tokens)
     histories = [[], tokenizer.encode("the "), tokenizer.encode("lazy"), tokenizer.encode("qqq")]
     assert torch.equal(loaded.next_logprobs(histories), lm.next_logprobs(histories))
     with pytest.raises(VitocrError, match=rf"{FILE} was built for another tokenizer .*`vitocr lm`"):
-        NgramLM.load(tmp_path / FILE, tokenizer.tokens[:-1] + ["§"])
+        load_lm(tmp_path / FILE, tokenizer.tokens[:-1] + ["§"])
     (tmp_path / FILE).write_text('{"format": "vitocr token n-gram", "order": 2, "tokens": [], "counts": [{}]}')
     with pytest.raises(VitocrError, match=rf"{FILE} is not a readable language model .*order"):
-        NgramLM.load(tmp_path / FILE)
+        load_lm(tmp_path / FILE)
     (tmp_path / FILE).write_bytes(b"\x80 not json")
     with pytest.raises(VitocrError, match="not a readable language model"):
-        NgramLM.load(tmp_path / FILE)
+        load_lm(tmp_path / FILE)
+
+
+def test_a_mixture_is_the_share_weighted_sum_of_its_models_and_reads_back_identically(tmp_path, tokenizer):
+    own, other = lm_of(tokenizer, order=3), lm_of(tokenizer, ["a marble scene", "the marble"], order=4)
+    mixed = MixedLM([(0.75, own), (0.25, other)])
+    histories = [[], tokenizer.encode("the "), tokenizer.encode("a mar"), tokenizer.encode("qqq")]
+    p = mixed.next_logprobs(histories).exp()
+    torch.testing.assert_close(p, 0.75 * own.next_logprobs(histories).exp() + 0.25 * other.next_logprobs(histories).exp())
+    torch.testing.assert_close(p.sum(1), torch.ones(len(histories)))
+    marble = tokenizer.encode("the marble")  # a word only the second model knows
+    assert other.score(marble) > mixed.score(marble) > own.score(marble)
+    mixed.save(tmp_path / FILE)
+    loaded = load_lm(tmp_path / FILE, tokenizer.tokens)
+    assert [share for share, _ in loaded.parts] == [0.75, 0.25] and loaded.order == 4
+    assert torch.equal(loaded.next_logprobs(histories), mixed.next_logprobs(histories))
+    with pytest.raises(ValueError, match="summing to 1"):
+        MixedLM([(0.5, own), (0.25, other)])
 
 
 @pytest.mark.parametrize("joint", [False, True])
@@ -149,6 +166,33 @@ def test_the_command_reads_line_sets_and_reports_what_it_cannot_use(tmp_path, fo
     assert main(["lm", str(folder), str(tmp_path / "latin1.txt"), "-o", str(tmp_path / "x")]) == 2
     assert "no text to count in" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_the_command_mixes_in_a_background_with_its_share(tmp_path, tokenizer, folder, capsys):
+    (tmp_path / "back.txt").write_text("a marble scene\nthe marble hall\n", encoding="utf-8")
+    args = ["lm", str(folder), str(tmp_path / "text.txt"), "-o", str(tmp_path / "out"), "--order", "3"]
+    assert main(args + ["--background", str(tmp_path / "back.txt"), "--background-share", "0.25"]) == 0
+    assert "3-gram model of 3 lines (42 characters), 0.75 of a mixture with one of 2 background lines" in capsys.readouterr().out
+    reader = Recognizer.load(tmp_path / "out", device="cpu")
+    expected = MixedLM([(0.75, lm_of(tokenizer)), (0.25, lm_of(tokenizer, ["a marble scene", "the marble hall"]))])
+    histories = [[], tokenizer.encode("the m"), tokenizer.encode("lazy")]
+    assert torch.equal(reader.lm.next_logprobs(histories), expected.next_logprobs(histories))
+    assert main(args + ["--background", str(tmp_path / "back.txt"), "--background-share", "1"]) == 2
+    assert "--background-share is the background's part of the mixture, between 0 and 1" in capsys.readouterr().err
+
+
+def test_the_english_background_knows_the_words_a_small_text_never_used(tokenizer):
+    from training.language_model import english_lines
+
+    pytest.importorskip("wordfreq")
+    lines = english_lines(words=20_000)
+    assert len(lines) == 2223 and lines == english_lines(words=20_000)  # 9 words a line, the same for a seed
+    words = [w.lower() for line in lines for w in line.split()]
+    assert words.count("the") > 500 and "marble" not in " ".join(TEXTS)
+    own = lm_of(tokenizer, order=4)
+    mixed = MixedLM([(0.7, own), (0.3, NgramLM.build(tokenizer.encode_batch(lines), tokenizer.tokens, 4))])
+    for text in ["the marble", "the people of the world"]:
+        assert mixed.score(tokenizer.encode(text)) > own.score(tokenizer.encode(text))
 
 
 def test_a_recipe_gives_its_training_lines_and_never_its_held_out_ones(tmp_path, folder, capsys):
