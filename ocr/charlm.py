@@ -146,8 +146,9 @@ class MixedLM:
 
     def next_logprobs(self, histories: Sequence[Sequence[int]]) -> torch.Tensor:
         """log p of every next token after each history, as `NgramLM.next_logprobs`."""
-        def mixed(context):
-            rows = [lm.next_logprobs([context])[0] + math.log(share) for share, lm in self.parts]
+        def mixed(context):  # each part's own context: its last order - 1 tokens (the parts keep no cache of theirs)
+            rows = [lm._probabilities(context[len(context) - lm.order + 1:]).log() + math.log(share)
+                    for share, lm in self.parts]
             return torch.logsumexp(torch.stack(rows), 0)
         return _cached_rows(self._cache, self.order, histories, mixed)
 
