@@ -12,9 +12,9 @@ next documents use; `MixedLM` reads several n-gram models as one, p = sum_i shar
 most of the share, a general model of the language with the rest.
 """
 import json
+import math
 from collections import Counter, defaultdict
 from pathlib import Path
-import math
 from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 import torch

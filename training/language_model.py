@@ -22,7 +22,7 @@ from .readers import read_sources
 
 ENGLISH = "english"  # the built-in background: words drawn by their frequency in English (wordfreq)
 WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
-ENGLISH_WORDS = 300_000  # drawn, 9 to a line, one in ten capitalised; more changed the held-out text's entropy little
+ENGLISH_WORDS = 300_000  # drawn, 9 to a line, one in ten capitalised; 1,000,000 lowered held-out letters' entropy 0.01
 
 
 def corpus_lines(paths, recipe=None, log=print) -> List[str]:
