@@ -62,9 +62,7 @@ class NgramLM:
         return cls(order, list(tokens), counts)
 
     def save(self, path) -> Path:
-        data = {"format": FORMAT, "version": 1, "order": self.order, "tokens": self.tokens,
-                "counts": self._counts_json()}
-        return write_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        return _write(path, {"version": 1, "order": self.order, "tokens": self.tokens, "counts": self._counts_json()})
 
     def _counts_json(self):
         return [{" ".join(map(str, h)): [x for w, c in sorted(f.items()) for x in (w, c)] for h, f in level.items()}
@@ -156,9 +154,8 @@ class MixedLM:
         return _score(self, ids)
 
     def save(self, path) -> Path:
-        data = {"format": FORMAT, "version": 2, "tokens": self.tokens,
-                "parts": [{"share": share, "order": lm.order, "counts": lm._counts_json()} for share, lm in self.parts]}
-        return write_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        return _write(path, {"version": 2, "tokens": self.tokens, "parts": [
+            {"share": share, "order": lm.order, "counts": lm._counts_json()} for share, lm in self.parts]})
 
 
 LanguageModel = Union[NgramLM, MixedLM]
@@ -183,6 +180,10 @@ def load_lm(path, tokens: List[str] = None) -> LanguageModel:
         raise VitocrError(f"{path} was built for another tokenizer than the model's; rebuild it with `vitocr lm` "
                           "for this model.")
     return lm
+
+
+def _write(path, data: dict) -> Path:
+    return write_atomic(path, json.dumps({"format": FORMAT, **data}, ensure_ascii=False, separators=(",", ":")))
 
 
 def _cached_rows(cache: Dict[Context, torch.Tensor], order: int, histories, compute) -> torch.Tensor:

@@ -75,7 +75,8 @@ def test_a_mixture_is_the_share_weighted_sum_of_its_models_and_reads_back_identi
     mixed = MixedLM([(0.75, own), (0.25, other)])
     histories = [[], tokenizer.encode("the "), tokenizer.encode("a mar"), tokenizer.encode("qqq")]
     p = mixed.next_logprobs(histories).exp()
-    torch.testing.assert_close(p, 0.75 * own.next_logprobs(histories).exp() + 0.25 * other.next_logprobs(histories).exp())
+    expected = 0.75 * own.next_logprobs(histories).exp() + 0.25 * other.next_logprobs(histories).exp()
+    torch.testing.assert_close(p, expected)
     torch.testing.assert_close(p.sum(1), torch.ones(len(histories)))
     marble = tokenizer.encode("the marble")  # a word only the second model knows
     assert other.score(marble) > mixed.score(marble) > own.score(marble)
@@ -172,7 +173,8 @@ def test_the_command_mixes_in_a_background_with_its_share(tmp_path, tokenizer, f
     (tmp_path / "back.txt").write_text("a marble scene\nthe marble hall\n", encoding="utf-8")
     args = ["lm", str(folder), str(tmp_path / "text.txt"), "-o", str(tmp_path / "out"), "--order", "3"]
     assert main(args + ["--background", str(tmp_path / "back.txt"), "--background-share", "0.25"]) == 0
-    assert "3-gram model of 3 lines (42 characters), 0.75 of a mixture with one of 2 background lines" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "3-gram model of 3 lines (42 characters), 0.75 of a mixture with one of 2 background lines" in said
     reader = Recognizer.load(tmp_path / "out", device="cpu")
     expected = MixedLM([(0.75, lm_of(tokenizer)), (0.25, lm_of(tokenizer, ["a marble scene", "the marble hall"]))])
     histories = [[], tokenizer.encode("the m"), tokenizer.encode("lazy")]

@@ -85,14 +85,14 @@ def build_language_model(model, paths, output, recipe=None, order: int = 5, weig
     if not texts:
         raise VitocrError(f"no text to count in {', '.join(map(str, paths)) or recipe}; give .txt files or "
                           "transcribed line sets.")
-    lm = count(tokenizer, texts, order, log)
+    lm = count_ngrams(tokenizer, texts, order, log)
     summary = f"a {order}-gram model of {len(texts)} lines ({sum(map(len, texts))} characters)"
     if background:
         other = [p for p in background if p != ENGLISH]
         back = (english_lines() if ENGLISH in background else []) + (corpus_lines(other, log=log) if other else [])
         if not back:
             raise VitocrError(f"no text to count in the background {', '.join(map(str, background))}.")
-        lm = MixedLM([(1 - background_share, lm), (background_share, count(tokenizer, back, order, log))])
+        lm = MixedLM([(1 - background_share, lm), (background_share, count_ngrams(tokenizer, back, order, log))])
         summary += f", {1 - background_share:g} of a mixture with one of {len(back)} background lines"
     with atomic_folder(output) as tmp:
         for f in model.iterdir():
@@ -107,7 +107,7 @@ def build_language_model(model, paths, output, recipe=None, order: int = 5, weig
     return lm
 
 
-def count(tokenizer, texts: List[str], order: int, log=print) -> NgramLM:
+def count_ngrams(tokenizer, texts: List[str], order: int, log=print) -> NgramLM:
     unknown = sorted({c for t in texts for c in tokenizer.unknown_characters(t)})
     if unknown:
         log(f"the model cannot write {len(unknown)} character(s) of the text ({''.join(unknown[:20])!r}): they "
