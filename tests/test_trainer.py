@@ -1,5 +1,6 @@
 """The trainer: resumes a killed run exactly, grows a charset, freezes what it is told, runs on 2 processes."""
 import argparse
+import csv
 import json
 import os
 import signal
@@ -54,6 +55,8 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path):
     killed.wait()
     saved = state_step(tmp_path / "killed")
     assert 6 <= saved < 30
+    with (tmp_path / "killed" / "log.csv").open("a") as log:  # as if it had logged past its last saved state
+        log.write(f"{saved + 1},loss,99\n")
     resumed = vitocr(*common, "--output", tmp_path / "killed", "--resume")
     out = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0, out
@@ -65,6 +68,21 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path):
     opt_b = load_file(tmp_path / "killed" / "state" / "optimizer.safetensors")
     assert all(torch.equal(opt_a[k], opt_b[k]) for k in opt_a)
     assert not [p for p in (tmp_path / "killed").iterdir() if p.name.startswith(".")]  # no half-written folders
+    losses = [logged(tmp_path / run, "loss", "lr") for run in ("straight", "killed")]
+    assert losses[0] == losses[1] and [step for step, _, _ in losses[0]] == [10, 10, 20, 20, 30, 30]
+
+
+def logged(run: Path, *names) -> list:
+    with (run / "log.csv").open() as f:
+        return [(int(step), name, value) for step, name, value in csv.reader(f) if name in names]
+
+
+def test_a_new_run_in_an_old_run_folder_starts_a_new_log(tmp_path):
+    data = gt_folder(tmp_path / "gt")
+    common = ["train", "--train", data, "--val-fraction", "0", "--steps", "10", "--output", tmp_path / "run", *TINY]
+    for _ in range(2):
+        assert cli_main(list(map(str, common))) == 0
+    assert [step for step, _, _ in logged(tmp_path / "run", "loss")] == [10]
 
 
 def test_init_from_grows_the_charset_and_keeps_learned_rows(tmp_path):

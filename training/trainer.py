@@ -10,6 +10,7 @@ Run folder (`--output`):
 """
 import contextlib
 import csv
+import io
 import json
 import math
 import random
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ocr.atomic import write_atomic
 from ocr.checkpoint import save_model
 from ocr.metrics import ErrorCounts
 from ocr.recognizer import Recognizer
@@ -56,18 +58,34 @@ def seed_everything(seed: int):
 
 
 class Logger:
-    """CSV always; TensorBoard when installed."""
+    """CSV always; TensorBoard when installed. The CSV holds the run's steps up to `step`, where it starts (0: a new
+    run; a resumed one's saved step): rows a killed run wrote after its last saved state, or an older run in the same
+    folder wrote, would come twice."""
 
-    def __init__(self, folder: Path, enabled: bool):
+    def __init__(self, folder: Path, enabled: bool, step: int = 0):
         self.enabled = enabled
         self.path = folder / "log.csv"
         self.tb = None
         if enabled:
+            self._keep_until(step)
             try:
                 from torch.utils.tensorboard import SummaryWriter
                 self.tb = SummaryWriter(str(folder / "tb"))
             except ImportError:
                 pass
+
+    def _keep_until(self, step: int):
+        if not self.path.exists():
+            return
+        with self.path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        kept = [row for row in rows[1:] if row and int(row[0]) <= step]
+        if not kept:
+            self.path.unlink()
+            return
+        text = io.StringIO()
+        csv.writer(text).writerows(rows[:1] + kept)
+        write_atomic(self.path, text.getvalue())
 
     def log(self, step: int, **values):
         if not self.enabled:
@@ -185,7 +203,7 @@ def train(cfg: TrainConfig):
     ema = EMA(model, cfg.ema, ema_state) if cfg.ema else None
     model, optimizer = accelerator.prepare(model, optimizer)
     raw = accelerator.unwrap_model(model)
-    logger = Logger(out, main)
+    logger = Logger(out, main, progress["step"])
 
     if cfg.overfit_batch:  # one batch, over and over: the model must learn it exactly
         first = next(iter(sampler))
