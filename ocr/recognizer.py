@@ -51,7 +51,7 @@ class Recognizer:
     def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto",
                  lm: Optional[LanguageModel] = None, lm_weight: Optional[float] = None, views: Optional[int] = None):
         self.device = resolve_device(device)
-        self.model, self.tokenizer = model.to(self.device).eval(), tokenizer
+        self.model, self.tokenizer = model.to(self.device).channels_last().eval(), tokenizer
         if decoder not in DECODERS:
             raise VitocrError(f"unknown decoder {decoder!r}; use one of {', '.join(DECODERS)}.")
         self.decoder = model.config.decoding if decoder == "auto" else decoder

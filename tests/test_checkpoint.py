@@ -25,6 +25,22 @@ def test_round_trip_gives_identical_decoding(tmp_path, tokenizer, encoder):
     assert tok.encode("abc") == tokenizer.encode("abc")
 
 
+@pytest.mark.parametrize("encoder", ["vit_tiny", "swin_tiny", "hybrid_tiny"])
+def test_channels_last_weights_read_alike_and_save_the_same_file(tmp_path, tokenizer, encoder):
+    model = tiny_model(tokenizer, encoder).eval()
+    save_model(tmp_path / "contiguous", model, tokenizer)
+    fast = tiny_model(tokenizer, encoder).eval().channels_last()
+    assert any(not p.is_contiguous() for p in fast.parameters())  # the convolutions' weights
+    save_model(tmp_path / "channels-last", fast, tokenizer)
+    assert ((tmp_path / "contiguous" / "model.safetensors").read_bytes()
+            == (tmp_path / "channels-last" / "model.safetensors").read_bytes())
+    images, widths = torch.rand(2, 1, 32, 128), torch.tensor([128, 64])
+    with torch.no_grad():
+        torch.testing.assert_close(fast(images, widths, torch.ones(2, 5, dtype=torch.long)),
+                                   model(images, widths, torch.ones(2, 5, dtype=torch.long)))
+    assert [h.ids for h in beam_search(fast, images, widths, 3)] == [h.ids for h in beam_search(model, images, widths, 3)]
+
+
 def test_saving_over_an_existing_model_replaces_it_whole(tmp_path, tokenizer):
     save_model(tmp_path / "m", tiny_model(tokenizer, seed=1), tokenizer)
     second = tiny_model(tokenizer, seed=2)

@@ -173,6 +173,7 @@ def train(cfg: TrainConfig):
     with accelerator.main_process_first():  # it cuts --recombined words into words.json; the others read them
         data = prepare_data(cfg, log=print if main else None)
     model, tokenizer = build_model(cfg, data.texts, out / "state" if resume else None)
+    model.channels_last()
     set_trainable(model, cfg.freeze)
     if cfg.ctc_weight >= 1:
         model.decoder.requires_grad_(False)  # never run: frozen, so optimiser and DDP leave it alone

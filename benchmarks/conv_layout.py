@@ -1,0 +1,92 @@
+"""Convolution weights channels-last against contiguous: one model's encoder, training step and default reading.
+
+Two copies of the model in one process, one converted with `OCRModel.channels_last()` (what the recogniser and the
+trainer do), taking turns run by run on the same held-out lines; prints each side's times and the median of the
+paired time ratios (contiguous / channels-last: above 1, channels-last is faster). The training step is forward with
+teacher forcing, cross-entropy, backward and an AdamW step at a tiny learning rate, in train mode.
+
+    python benchmarks/conv_layout.py --model handwritten --recipe training/recipes/handwritten-stage4.yaml
+    python benchmarks/conv_layout.py --model printed --recipe training/recipes/printed-paged.yaml
+"""
+import argparse
+import copy
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from ocr.eval_command import load_lines  # noqa: E402
+from ocr.pipeline import load_recognizer  # noqa: E402
+from ocr.preprocess import collate_lines  # noqa: E402
+from ocr.tokenizer import BOS, PAD  # noqa: E402
+from training.setup import held_out_lines  # noqa: E402
+
+
+def paired(run, first, second, rounds: int):
+    """Times of run(first) and run(second), alternating which goes first; the median ratio first / second."""
+    run(first), run(second)  # warm-up
+    times, ratios = ([], []), []
+    for i in range(rounds):
+        order = ((0, first), (1, second)) if i % 2 == 0 else ((1, second), (0, first))
+        for side, model in order:
+            start = time.perf_counter()
+            run(model)
+            times[side].append(time.perf_counter() - start)
+        ratios.append(times[0][-1] / times[1][-1])
+    return times, statistics.median(ratios)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="handwritten")
+    p.add_argument("--recipe", required=True, help="the recipe whose held-out lines are read")
+    p.add_argument("--lines", type=int, default=32, help="held-out lines: one batch (default: %(default)s)")
+    p.add_argument("--rounds", type=int, default=8, help="paired runs of the encoder and the training step")
+    args = p.parse_args(argv)
+
+    images, texts, _, _ = load_lines(held_out_lines(args.recipe)[:args.lines])
+    recognizer = load_recognizer(args.model, "cpu")  # its model is channels-last already
+    fast = recognizer.model
+    contiguous = copy.deepcopy(fast).to(memory_format=torch.contiguous_format)
+    batch, widths = collate_lines([recognizer.prepare(image) for image in images])
+    ids = [torch.tensor([BOS] + recognizer.tokenizer.encode(t)) for t in texts]
+    tokens = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True, padding_value=PAD)
+    with torch.inference_mode():
+        gap = (fast.encode(batch, widths)[0] - contiguous.encode(batch, widths)[0]).abs().max().item()
+    optimizers = {id(m): torch.optim.AdamW(m.parameters(), lr=1e-9) for m in (fast, contiguous)}
+
+    def encode(model):
+        with torch.inference_mode():
+            model.encode(batch, widths)
+
+    def train_step(model):
+        model.train()
+        logits = model(batch, widths, tokens[:, :-1])
+        loss = F.cross_entropy(logits.transpose(1, 2), tokens[:, 1:], ignore_index=PAD)
+        optimizers[id(model)].zero_grad(set_to_none=True)
+        loss.backward()
+        optimizers[id(model)].step()
+        model.eval()
+
+    def read(model):
+        recognizer.model = model
+        recognizer.recognize(images)
+
+    print(f"{args.model}, {len(images)} held-out lines of {args.recipe}, {torch.get_num_threads()} threads; "
+          f"encoder outputs differ by at most {gap:.1e}\n")
+    print("| measured | contiguous ms | channels-last ms | median ratio |")
+    print("|---|---:|---:|---:|")
+    for name, run, rounds in (("encoder", encode, args.rounds), ("training step", train_step, args.rounds),
+                              ("default reading", read, max(2, args.rounds // 2))):
+        (slow, quick), ratio = paired(run, contiguous, fast, rounds)
+        print(f"| {name} | {min(slow) * 1e3:.0f}-{max(slow) * 1e3:.0f} | {min(quick) * 1e3:.0f}-"
+              f"{max(quick) * 1e3:.0f} | {ratio:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
