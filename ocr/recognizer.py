@@ -46,7 +46,9 @@ class Recognizer:
     search of 2 or more beams also ranks by the language model: at 1 beam it has no alternatives to weigh, and made
     every reader worse where measured (MODEL.md of `handwritten`); greedy, 1-beam and CTC reading never use it.
     `views` (default: config.json's): the decoder and joint readers read each line as that many of VIEWS at once,
-    the search averaging their votes (test-time augmentation: slower, fewer errors on handwriting)."""
+    the search averaging their votes (test-time augmentation: slower, fewer errors on handwriting). The model is moved
+    to the device and its convolution weights stored channels-last, in place (`OCRModel.channels_last`): save it with
+    `ocr.save_model`, which writes contiguous copies."""
 
     def __init__(self, model, tokenizer, device: str = "auto", decoder: str = "auto",
                  lm: Optional[LanguageModel] = None, lm_weight: Optional[float] = None, views: Optional[int] = None):
