@@ -2,8 +2,9 @@
 
 Two copies of the model in one process, one converted with `OCRModel.channels_last()` (what the recogniser and the
 trainer do), taking turns run by run on the same held-out lines; prints each side's times and the median of the
-paired time ratios (contiguous / channels-last: above 1, channels-last is faster). The training step is forward with
-teacher forcing, cross-entropy, backward and an AdamW step at a tiny learning rate, in train mode.
+paired time ratios (contiguous / channels-last: above 1, channels-last is faster). The training step is the
+trainer's: the recipe's loss (`training_loss`: cross-entropy, plus the CTC head's share), backward and an AdamW step
+at a tiny learning rate, in train mode.
 
     python benchmarks/conv_layout.py --model handwritten --recipe training/recipes/handwritten-stage4.yaml
     python benchmarks/conv_layout.py --model printed --recipe training/recipes/printed-paged.yaml
@@ -16,14 +17,15 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from ocr.eval_command import load_lines  # noqa: E402
 from ocr.pipeline import load_recognizer  # noqa: E402
-from ocr.preprocess import collate_lines  # noqa: E402
-from ocr.tokenizer import BOS, PAD  # noqa: E402
+from ocr.tokenizer import BOS, EOS  # noqa: E402
+from training.config import TrainConfig, load_recipe  # noqa: E402
+from training.dataset import collate  # noqa: E402
+from training.losses import training_loss  # noqa: E402
 from training.setup import held_out_lines  # noqa: E402
 
 
@@ -53,9 +55,9 @@ def main(argv=None):
     recognizer = load_recognizer(args.model, "cpu")  # its model is channels-last already
     fast = recognizer.model
     contiguous = copy.deepcopy(fast).to(memory_format=torch.contiguous_format)
-    batch, widths = collate_lines([recognizer.prepare(image) for image in images])
-    ids = [torch.tensor([BOS] + recognizer.tokenizer.encode(t)) for t in texts]
-    tokens = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True, padding_value=PAD)
+    batch, widths, tokens = collate([(recognizer.prepare(image), [BOS] + recognizer.tokenizer.encode(text) + [EOS])
+                                     for image, text in zip(images, texts)])
+    recipe = TrainConfig(**load_recipe(args.recipe))
     with torch.inference_mode():
         gap = (fast.encode(batch, widths)[0] - contiguous.encode(batch, widths)[0]).abs().max().item()
     optimizers = {id(m): torch.optim.AdamW(m.parameters(), lr=1e-9) for m in (fast, contiguous)}
@@ -66,10 +68,8 @@ def main(argv=None):
 
     def train_step(model):
         model.train()
-        logits = model(batch, widths, tokens[:, :-1])
-        loss = F.cross_entropy(logits.transpose(1, 2), tokens[:, 1:], ignore_index=PAD)
         optimizers[id(model)].zero_grad(set_to_none=True)
-        loss.backward()
+        training_loss(model, batch, widths, tokens, recipe).backward()
         optimizers[id(model)].step()
         model.eval()
 
