@@ -311,6 +311,27 @@ def test_train_can_run_twice_in_one_process_with_another_precision(tmp_path):
         assert progress["step"] == 2
 
 
+def test_fp16_on_a_cpu_is_refused_and_names_what_to_use(tmp_path):
+    with pytest.raises(VitocrError, match="--precision fp16 needs a GPU; on a CPU use --precision bf16"):
+        train(tiny_config(tmp_path, steps=2, precision="fp16", device="cpu"))
+    assert train(tiny_config(tmp_path / "after", steps=1, val_every=1000, device="cpu"))["step"] == 1  # state clean
+
+
+def test_bf16_on_a_cpu_without_native_bf16_warns_that_it_is_slow(tmp_path, capsys, monkeypatch):
+    import ocr.recognizer
+
+    for native in (True, False):
+        monkeypatch.setattr(ocr.recognizer, "cpu_has_native_bf16", lambda: native)
+        train(tiny_config(tmp_path / str(native), steps=1, val_every=1000, precision="bf16", device="cpu"))
+        warned = "this CPU has no native bf16" in capsys.readouterr().out
+        assert warned == (not native)
+
+
+def test_a_bf16_cpu_run_learns_one_batch_exactly(tmp_path, capsys):
+    progress = train(overfit_config(tmp_path, precision="bf16", device="cpu"))
+    assert progress["best_cer"] == 0.0, capsys.readouterr().out[-2000:]
+
+
 def test_ctc_weight_one_trains_the_ctc_head_alone_and_leaves_the_decoder_untouched(tmp_path, capsys):
     cfg = tiny_config(tmp_path, steps=300, val_every=300, batch_size=8, lr=2e-3, warmup=10, dropout=0.0,
                       drop_path=0.0, overfit_batch=True, ctc_weight=1.0, ctc_frames=2, decoding="ctc",
