@@ -43,21 +43,27 @@ def paired(run, first, second, rounds: int):
     return times, statistics.median(ratios)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def model_and_lines(doc: str, argv, lines: int, rounds: int):
+    """Arguments (--model, --recipe, --lines, --rounds), the recogniser, the held-out lines (images, texts) and a
+    training batch of the first 32 (images, widths, tokens) under the recipe's settings."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--model", default="handwritten")
     p.add_argument("--recipe", required=True, help="the recipe whose held-out lines are read")
-    p.add_argument("--lines", type=int, default=32, help="held-out lines: one batch (default: %(default)s)")
-    p.add_argument("--rounds", type=int, default=8, help="paired runs of the encoder and the training step")
+    p.add_argument("--lines", type=int, default=lines, help="held-out lines read (default: %(default)s; 0: all)")
+    p.add_argument("--rounds", type=int, default=rounds, help="paired runs of each training-side measurement")
     args = p.parse_args(argv)
-
-    images, texts, _, _ = load_lines(held_out_lines(args.recipe)[:args.lines])
+    lines = held_out_lines(args.recipe)
+    images, texts, _, _ = load_lines(lines[:args.lines] if args.lines else lines)
     recognizer = load_recognizer(args.model, "cpu")  # its model is channels-last already
+    batch = collate([(recognizer.prepare(image), [BOS] + recognizer.tokenizer.encode(text) + [EOS])
+                     for image, text in zip(images[:32], texts[:32])])
+    return args, recognizer, images, texts, batch, TrainConfig(**load_recipe(args.recipe))
+
+
+def main(argv=None):
+    args, recognizer, images, _, (batch, widths, tokens), recipe = model_and_lines(__doc__, argv, lines=32, rounds=8)
     fast = recognizer.model
     contiguous = copy.deepcopy(fast).to(memory_format=torch.contiguous_format)
-    batch, widths, tokens = collate([(recognizer.prepare(image), [BOS] + recognizer.tokenizer.encode(text) + [EOS])
-                                     for image, text in zip(images, texts)])
-    recipe = TrainConfig(**load_recipe(args.recipe))
     with torch.inference_mode():
         gap = (fast.encode(batch, widths)[0] - contiguous.encode(batch, widths)[0]).abs().max().item()
     optimizers = {id(m): torch.optim.AdamW(m.parameters(), lr=1e-9) for m in (fast, contiguous)}

@@ -10,7 +10,6 @@ what `vitocr train --precision bf16` runs on a CPU.
     python benchmarks/cpu_precision.py --model handwritten --recipe training/recipes/handwritten-stage4.yaml
     python benchmarks/cpu_precision.py --model printed --recipe training/recipes/printed-paged.yaml --lines 200
 """
-import argparse
 import contextlib
 import sys
 from pathlib import Path
@@ -19,16 +18,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from conv_layout import paired  # noqa: E402
-from ocr.eval_command import load_lines  # noqa: E402
+from conv_layout import model_and_lines, paired  # noqa: E402
 from ocr.metrics import cer  # noqa: E402
-from ocr.pipeline import load_recognizer  # noqa: E402
 from ocr.recognizer import cpu_has_native_bf16  # noqa: E402
-from ocr.tokenizer import BOS, EOS  # noqa: E402
-from training.config import TrainConfig, load_recipe  # noqa: E402
-from training.dataset import collate  # noqa: E402
 from training.losses import training_loss  # noqa: E402
-from training.setup import held_out_lines  # noqa: E402
 
 
 def precision(name: str):
@@ -36,20 +29,9 @@ def precision(name: str):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="handwritten")
-    p.add_argument("--recipe", required=True, help="the recipe whose held-out lines are read")
-    p.add_argument("--lines", type=int, default=64, help="held-out lines read (default: %(default)s; 0: all)")
-    p.add_argument("--rounds", type=int, default=6, help="paired training steps")
-    args = p.parse_args(argv)
-
-    lines = held_out_lines(args.recipe)
-    images, texts, _, _ = load_lines(lines[:args.lines] if args.lines else lines)
-    recognizer = load_recognizer(args.model, "cpu")
+    args, recognizer, images, texts, (batch, widths, tokens), recipe = model_and_lines(__doc__, argv, lines=64,
+                                                                                       rounds=6)
     model = recognizer.model
-    batch, widths, tokens = collate([(recognizer.prepare(image), [BOS] + recognizer.tokenizer.encode(text) + [EOS])
-                                     for image, text in zip(images[:32], texts[:32])])
-    recipe = TrainConfig(**load_recipe(args.recipe))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-9)
 
     def train_step(name):
