@@ -317,14 +317,17 @@ def test_fp16_on_a_cpu_is_refused_and_names_what_to_use(tmp_path):
     assert train(tiny_config(tmp_path / "after", steps=1, val_every=1000, device="cpu"))["step"] == 1  # state clean
 
 
-def test_bf16_on_a_cpu_without_native_bf16_warns_that_it_is_slow(tmp_path, capsys, monkeypatch):
+def test_a_cpu_run_says_when_bf16_would_be_slow_and_when_it_would_be_faster(tmp_path, capsys, monkeypatch):
     import ocr.recognizer
 
     for native in (True, False):
         monkeypatch.setattr(ocr.recognizer, "cpu_has_native_bf16", lambda: native)
-        train(tiny_config(tmp_path / str(native), steps=1, val_every=1000, precision="bf16", device="cpu"))
-        warned = "this CPU has no native bf16" in capsys.readouterr().out
-        assert warned == (not native)
+        for precision in ("bf16", "no"):
+            train(tiny_config(tmp_path / f"{native}-{precision}", steps=1, val_every=1000, precision=precision,
+                              device="cpu"))
+            out = capsys.readouterr().out
+            assert ("this CPU has no native bf16" in out) == (not native and precision == "bf16")
+            assert ("--precision bf16 trains about 1.4x faster" in out) == (native and precision == "no")
 
 
 def test_a_bf16_cpu_run_learns_one_batch_exactly(tmp_path, capsys):
