@@ -52,8 +52,8 @@ def model_and_lines(doc: str, argv, lines: int, rounds: int):
     p.add_argument("--lines", type=int, default=lines, help="held-out lines read (default: %(default)s; 0: all)")
     p.add_argument("--rounds", type=int, default=rounds, help="paired runs of each training-side measurement")
     args = p.parse_args(argv)
-    lines = held_out_lines(args.recipe)
-    images, texts, _, _ = load_lines(lines[:args.lines] if args.lines else lines)
+    held_out = held_out_lines(args.recipe)
+    images, texts, _, _ = load_lines(held_out[:args.lines] if args.lines else held_out)
     recognizer = load_recognizer(args.model, "cpu")  # its model is channels-last already
     batch = collate([(recognizer.prepare(image), [BOS] + recognizer.tokenizer.encode(text) + [EOS])
                      for image, text in zip(images[:32], texts[:32])])

@@ -94,7 +94,7 @@ class Recognizer:
 
     def autocast(self):
         """fp16/bf16 on CUDA, where it is fast; full precision on CPU: bf16 is slow on most CPUs, and on those with
-        native bf16 (`cpu_has_native_bf16`) the bundled models read only 1.2x faster with it, and a little worse."""
+        native bf16 (`cpu_has_native_bf16`) the bundled models read only 1.2x faster with it, and not always alike."""
         if self.device.type != "cuda":
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

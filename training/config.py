@@ -97,7 +97,8 @@ class TrainConfig:
     patience: int = field(default=0, metadata={"help": "stop after this many validations without a better CER"})
     seed: int = 0
     device: str = field(default="auto", metadata={"help": "auto or cpu (GPUs come from accelerate/torchrun)"})
-    precision: str = field(default="no", metadata={"help": "no, fp16 or bf16; on a CPU: no, or bf16 where the CPU has it natively (AVX512-BF16, AMX)"})
+    precision: str = field(default="no", metadata={
+        "help": "no, fp16 or bf16; on a CPU: no, or bf16 where the CPU has it natively (AVX512-BF16, AMX)"})
     overfit_batch: bool = field(default=False, metadata={"help": "train on one batch only: a sanity check"})
 
 
