@@ -7,6 +7,7 @@ Run folder (`--output`):
   start/              with --init-from: the model as training began (grown charset, rebuilt encoder included), the
                       exact first half of `vitocr average runs/X/start runs/X/best`
   log.csv, tb/        per-step loss and lr, per-validation CER/WER (TensorBoard when it is installed)
+  curves.svg          the loss and validation CER against the step, redrawn at every validation
 """
 import contextlib
 import csv
@@ -28,6 +29,7 @@ from ocr.metrics import ErrorCounts
 from ocr.recognizer import Recognizer
 
 from .config import TrainConfig, check_config
+from .curves import write_curves
 from .dataset import LineDataset, WidthBucketSampler, collate
 from .losses import training_loss
 from .setup import build_model, prepare_data, set_trainable
@@ -100,6 +102,10 @@ class Logger:
         if self.tb:
             for name, value in values.items():
                 self.tb.add_scalar(name, value, step)
+
+    def draw(self):
+        if self.enabled and self.path.exists():
+            write_curves(self.path.parent)
 
 
 def validate(model, tokenizer, images, texts, batch_size=64, decoder="auto") -> tuple:
@@ -284,6 +290,7 @@ def train(cfg: TrainConfig):
             progress["batch"] = 0
     bar.close()
     if main:
+        logger.draw()
         with (ema.swapped_into(raw) if ema else contextlib.nullcontext()):
             save_model(out / "last", raw, tokenizer)
         best = f"best validation CER {progress['best_cer']:.2%} in {out / 'best'}; " if data.val_texts else ""
@@ -311,6 +318,7 @@ def evaluate_and_keep_best(cfg, model, tokenizer, data, ema, progress, logger, o
             other_cer = validate(model, tokenizer, data.val_images, data.val_texts, decoder=name)[0].cer
             logger.log(progress["step"], **{f"val_{name}_cer": other_cer})
             other = f" ({name}: {other_cer:.2%})"
+        logger.draw()
         samples = "\n".join(f"    ref: {r}\n    hyp: {h}" for r, h in list(zip(data.val_texts, predictions))[:3])
         tqdm.write(f"step {progress['step']}: validation CER {counts.cer:.2%}{other}, WER {counts.wer:.2%}\n{samples}")
         if counts.cer < progress["best_cer"]:
