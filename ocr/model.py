@@ -100,8 +100,8 @@ class OCRModel(nn.Module):
     def with_encoder(self, **settings) -> "OCRModel":
         """A copy whose encoder is rebuilt with `settings` over its own (a taller line, other strides, more blocks),
         every weight kept: E_pos is interpolated to the new patch grid, any other weight must keep its shape, and
-        blocks added by a greater `depth` start as the identity (their output projections zero), so the copy reads
-        as the original does until it is trained."""
+        blocks added by a greater `depth` (or a hybrid's `stem_depth`) start as the identity (their residual
+        branches end in zeros), so the copy reads as the original does until it is trained."""
         config = ModelConfig.from_dict(self.config.to_dict())
         config.encoder.update(settings)
         model = OCRModel(config).to(next(self.parameters()).device)
@@ -113,16 +113,16 @@ class OCRModel(nn.Module):
             raise ValueError(f"encoder settings {settings} change the shape of {len(misfits)} weights ("
                              f"{', '.join(misfits[:3])}{', ...' if len(misfits) > 3 else ''}), which cannot be carried "
                              "over; change only what keeps them (height, strides, max_width, a greater depth)")
-        old_depth, blocks = len(getattr(self.encoder, "blocks", ())), getattr(model.encoder, "blocks", ())
-        added = [f"encoder.blocks.{i}." for i in range(old_depth, len(blocks))]
+        added = _added_blocks(self.encoder, model.encoder)
         unplaced = sorted(k for k in set(target) ^ set(state) if not k.startswith(tuple(added)))
         if unplaced:
             raise ValueError(f"encoder settings {settings} add or drop weights ({', '.join(unplaced[:3])}"
                              f"{', ...' if len(unplaced) > 3 else ''}); of the layout, only the depth of one stack of "
-                             "blocks (vit, deit, hybrid) can change, and only grow")
+                             "blocks (vit, deit, hybrid) or of the hybrid's stem stages can change, and only grow")
         model.load_state_dict(state, strict=False)  # what is missing is the added blocks' weights, checked above
-        for block in list(blocks)[old_depth:]:
-            for layer in (block.attn.proj, block.mlp.fc2):
+        for block in added.values():  # the last layer of each residual branch zero: the block passes x through
+            last = [block.attn.proj, block.mlp.fc2] if hasattr(block, "attn") else [block.bn2]
+            for layer in last:
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
         return model
@@ -149,3 +149,16 @@ class OCRModel(nn.Module):
                 ctc_head.bias.view(frames, vocab_size)[:, :old] = self.ctc_head.bias.view(frames, old)
             self.ctc_head = ctc_head
         dec.cfg.vocab_size = self.config.decoder.vocab_size = vocab_size
+
+
+def _added_blocks(old, new) -> dict:
+    """{state-dict prefix: block} of the blocks `new` has beyond `old`'s: transformer blocks of a greater depth, and
+    residual blocks of a greater hybrid stem depth (their input is a ReLU's, so a zero branch passes it through)."""
+    prefix = "encoder."
+    old_depth = len(getattr(old, "blocks", ()))
+    added = {f"{prefix}blocks.{i}.": b for i, b in enumerate(getattr(new, "blocks", ())) if i >= old_depth}
+    old_refine = getattr(getattr(old, "patch_embed", None), "refine", None)
+    for stage, refine in enumerate(getattr(getattr(new, "patch_embed", None), "refine", ())):
+        kept = len(old_refine[stage]) if old_refine is not None else 0
+        added.update({f"{prefix}patch_embed.refine.{stage}.{j}.": b for j, b in enumerate(refine) if j >= kept})
+    return added

@@ -73,13 +73,15 @@ def test_shifted_windows_join_a2_and_b1_and_mask_the_wrapped_border():
     assert ("a2", "c4") not in shifted and ("b1", "d3") not in shifted and ("c4", "d3") in shifted
 
 
-ENCODERS = list_encoders()
+# every registered encoder, and a hybrid whose stem stages have two residual blocks each
+ENCODERS = [(name, {}) for name in list_encoders()] + [("hybrid_tiny", {"stem_depth": 2})]
 
 
-@pytest.fixture(params=ENCODERS)
+@pytest.fixture(params=ENCODERS, ids=lambda p: p[0] + "".join(f"-{k}={v}" for k, v in p[1].items()))
 def encoder(request):
     torch.manual_seed(0)
-    return create_encoder(request.param, max_width=256)
+    name, settings = request.param
+    return create_encoder(name, max_width=256, **settings)
 
 
 def lines(enc, widths):

@@ -143,6 +143,27 @@ def test_init_from_with_a_greater_depth_reads_as_before_until_trained(tmp_path):
         build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"depth": 0}), WORDS)
 
 
+def test_init_from_with_a_deeper_hybrid_stem_reads_as_before_until_trained(tmp_path):
+    tokenizer = TextTokenizer.char_level(WORDS)
+    base = tiny_model(tokenizer, "hybrid_tiny", channels=[8, 8, 16, 16], dim=32, depth=1, heads=2).eval()
+    save_model(tmp_path / "base", base, tokenizer)
+    model, _ = build_model(TrainConfig(init_from=str(tmp_path / "base"), encoder_options={"stem_depth": 3}), WORDS)
+    assert [len(stage) for stage in model.encoder.patch_embed.refine] == [2, 2, 2, 2]
+    assert model.config.encoder["stem_depth"] == 3
+    images, widths = torch.rand(2, 1, 32, 120), torch.tensor([120, 72])
+    model.eval()
+    with torch.no_grad():
+        (features, mask), (expected, expected_mask) = model.encode(images, widths), base.encode(images, widths)
+    assert torch.equal(mask, expected_mask) and torch.equal(features[mask], expected[mask])
+    model.train()
+    features, mask = model.encode(images, widths)
+    features[mask].sum().backward()  # the added blocks learn: their zeroed last BatchNorm gets gradients
+    assert model.encoder.patch_embed.refine[3][1].bn2.weight.grad.abs().sum() > 0
+    save_model(tmp_path / "deeper", model, tokenizer)
+    with pytest.raises(VitocrError, match=r"add or drop weights \(encoder.patch_embed.refine.*only grow"):
+        build_model(TrainConfig(init_from=str(tmp_path / "deeper"), encoder_options={"stem_depth": 2}), WORDS)
+
+
 def test_a_run_from_another_model_keeps_its_exact_start_for_averaging(tmp_path, capsys):
     small = dict(val_fraction=0, encoder="vit_tiny", max_width=256, decoder_dim=64, decoder_depth=1, decoder_heads=2,
                  batch_size=4, workers=0, warmup=1, val_every=1000)
@@ -246,6 +267,8 @@ def overfit_config(tmp_path, **overrides) -> TrainConfig:
 def test_overfit_batch_learns_one_batch_exactly(tmp_path, capsys):
     progress = train(overfit_config(tmp_path))
     assert progress["best_cer"] == 0.0, capsys.readouterr().out[-2000:]
+    curves = (tmp_path / "run" / "curves.svg").read_text()  # drawn at the validation: 30 losses, one CER
+    assert curves.count("<polyline") == 2 and curves.count("<circle") == 1 and "validation CER" in curves
 
 
 def tiny_config(tmp_path, **overrides) -> TrainConfig:
