@@ -4,7 +4,8 @@ The stem gives the locality and weight sharing a CNN has for free (its inductive
 globally. Before every convolution the columns beyond the line's width are zeroed, exactly what a convolution's own
 zero padding does at the edge of a line decoded alone, so batching with wider lines changes nothing.
 """
-import torch
+import math
+
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -64,7 +65,7 @@ class Hybrid(ViT):
         if stem_depth < 1:
             raise ValueError(f"stem_depth must be at least 1 (residual blocks per stage of the stem), got {stem_depth}")
         self.channels, self.strides, self.stem_depth = tuple(channels), tuple(tuple(s) for s in strides), stem_depth
-        total = (int(torch.tensor([s[0] for s in self.strides]).prod()), int(torch.tensor([s[1] for s in self.strides]).prod()))
+        total = tuple(math.prod(s[axis] for s in self.strides) for axis in (0, 1))  # (rows, columns) per token
         super().__init__(patch=total, **kwargs)
 
     def build_stem(self, in_chans, dim):

@@ -112,7 +112,8 @@ class OCRModel(nn.Module):
         if misfits:
             raise ValueError(f"encoder settings {settings} change the shape of {len(misfits)} weights ("
                              f"{', '.join(misfits[:3])}{', ...' if len(misfits) > 3 else ''}), which cannot be carried "
-                             "over; change only what keeps them (height, strides, max_width, a greater depth)")
+                             "over; change only what keeps them (height, strides, max_width, a greater depth or "
+                             "stem_depth)")
         added = _added_blocks(self.encoder, model.encoder)
         unplaced = sorted(k for k in set(target) ^ set(state) if not k.startswith(tuple(added)))
         if unplaced:
@@ -154,11 +155,10 @@ class OCRModel(nn.Module):
 def _added_blocks(old, new) -> dict:
     """{state-dict prefix: block} of the blocks `new` has beyond `old`'s: transformer blocks of a greater depth, and
     residual blocks of a greater hybrid stem depth (their input is a ReLU's, so a zero branch passes it through)."""
-    prefix = "encoder."
     old_depth = len(getattr(old, "blocks", ()))
-    added = {f"{prefix}blocks.{i}.": b for i, b in enumerate(getattr(new, "blocks", ())) if i >= old_depth}
+    added = {f"encoder.blocks.{i}.": b for i, b in enumerate(getattr(new, "blocks", ())) if i >= old_depth}
     old_refine = getattr(getattr(old, "patch_embed", None), "refine", None)
     for stage, refine in enumerate(getattr(getattr(new, "patch_embed", None), "refine", ())):
         kept = len(old_refine[stage]) if old_refine is not None else 0
-        added.update({f"{prefix}patch_embed.refine.{stage}.{j}.": b for j, b in enumerate(refine) if j >= kept})
+        added.update({f"encoder.patch_embed.refine.{stage}.{j}.": b for j, b in enumerate(refine) if j >= kept})
     return added
