@@ -44,11 +44,15 @@ def nice_step(span: float, ticks: int = 4) -> float:
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
+def axis(top: float) -> Tuple[float, float]:
+    """(tick spacing, axis end): the axis runs from 0 to the first tick at or above `top` (1 when `top` is 0)."""
+    step = nice_step(top or 1)
+    return step, math.ceil((top or 1) / step) * step
+
+
 def panel(x0: int, title: str, lines: List[Tuple[str, str, Series]], last_step: int) -> List[str]:
     """SVG elements of one panel at x offset x0: axes from 0, ticks, one polyline per series, a legend."""
-    top = max(v for _, _, points in lines for _, v in points)
-    y_step, x_step = nice_step(top or 1.0), nice_step(last_step or 1)
-    y_max, x_max = math.ceil((top or 1.0) / y_step) * y_step, math.ceil((last_step or 1) / x_step) * x_step
+    (y_step, y_max), (x_step, x_max) = axis(max(v for _, _, points in lines for _, v in points)), axis(last_step)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def xy(step, value):

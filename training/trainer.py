@@ -175,10 +175,11 @@ def cpu_precision_note(precision: str) -> str:
     if precision == "fp16":
         raise VitocrError("--precision fp16 needs a GPU; on a CPU use --precision bf16 (fast where the CPU has native "
                           "bf16: AVX512-BF16 or AMX) or leave it out.")
-    if precision == "bf16" and not cpu_has_native_bf16():
+    native = cpu_has_native_bf16()
+    if precision == "bf16" and not native:
         return ("warning: this CPU has no native bf16 (AVX512-BF16 or AMX): torch emulates it, so --precision bf16 "
                 "trains several times slower than without it.")
-    if precision == "no" and cpu_has_native_bf16():
+    if precision == "no" and native:
         return "note: this CPU has native bf16: --precision bf16 trains about 1.4x faster on it."
     return ""
 
